@@ -1,0 +1,1 @@
+//! The plugspec conformance runner (work in progress).

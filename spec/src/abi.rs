@@ -1,0 +1,758 @@
+//! The plugin ABI: the manifest's byte layout, the descriptor under the well-known symbol, and the
+//! init and host-callback entries (rules `VER-*`, `INIT-*`).
+//!
+//! A plugin built with the SDK ([`plugin!`](crate::plugin)) contains:
+//!
+//! * **the manifest**: pointer-free bytes in the section [`SECTION_ELF`] (`.plugspec`) or
+//!   [`SECTION_MACHO`] (`__DATA,__plugspec`), so that a loader can read identity, fingerprint and
+//!   symbol table from the file *before mapping it*;
+//! * **the descriptor** ([`PluginDescriptor`]) under the one well-known symbol
+//!   [`DESCRIPTOR_SYMBOL`]: magic, ABI version, a pointer to the same manifest bytes, the export
+//!   table (one address per manifest symbol, in order) and the init entry.
+//!
+//! ## Manifest layout, version 1 (all integers little-endian)
+//!
+//! | field | encoding |
+//! |---|---|
+//! | magic | 8 bytes `PLUGSPEC` |
+//! | ABI version | u32 |
+//! | total length | u32, of the whole manifest including this header |
+//! | flags | u32: bit 0 = has init, bit 1 = declares an API version |
+//! | API version | u32 (0 when bit 1 is clear) |
+//! | identity, rustc version, rustc commit, target, target features, panic strategy, build ID | each a string: u32 length + UTF-8 bytes (build ID empty = none) |
+//! | packages | u32 count, then per package: name, version, hash (strings) |
+//! | symbols | u32 count, then per symbol: u8 kind (1 function, 2 variable), u8 storage (0 code, 1 `static mut`, 2 interior-mutable), name, Rust type (strings), u32 size, u32 align |
+//!
+//! [`decode`] validates every byte of that: it never panics and never reads out of bounds, and
+//! says what is wrong and at which offset.
+
+use std::fmt;
+
+use crate::contract::SymbolKind;
+use crate::fingerprint::{BuildInfo, Fingerprint, PLUGSPEC_PACKAGE, Package, PackageRecord};
+
+/// The first eight bytes of every manifest and descriptor.
+pub const MAGIC: [u8; 8] = *b"PLUGSPEC";
+/// The manifest and descriptor layout this crate writes and reads.
+pub const ABI_VERSION: u32 = 1;
+/// The one well-known symbol: the [`PluginDescriptor`].
+pub const DESCRIPTOR_SYMBOL: &str = "PLUGSPEC_PLUGIN";
+/// The manifest's section in ELF files.
+pub const SECTION_ELF: &str = ".plugspec";
+/// The manifest's section in Mach-O files (segment `__DATA`).
+pub const SECTION_MACHO: &str = "__plugspec";
+/// The fixed header: magic, version, length, flags, API version.
+pub const HEADER_LEN: usize = 24;
+/// The most bytes of message an init or host-open outcome carries.
+pub const MESSAGE_CAPACITY: usize = 1024;
+
+const FLAG_HAS_INIT: u32 = 1;
+const FLAG_HAS_API_VERSION: u32 = 2;
+
+/// How an exported variable's storage is writable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Storage {
+    /// A function: code, not storage.
+    Code,
+    /// A `static mut`.
+    StaticMut,
+    /// A `static` of an interior-mutable type (atomics, cells, locks).
+    InteriorMutable,
+}
+
+/// One exported symbol as the SDK declares it (the const input of [`ManifestSpec::encode`]).
+#[derive(Debug, Clone, Copy)]
+pub struct SymbolSpec {
+    /// Function or variable.
+    pub kind: SymbolKind,
+    /// How a variable is writable.
+    pub storage: Storage,
+    /// The exported name.
+    pub name: &'static str,
+    /// The Rust type as written.
+    pub rust_type: &'static str,
+    /// `size_of` the variable's type (pointer size for functions).
+    pub size: usize,
+    /// `align_of` the variable's type (pointer alignment for functions).
+    pub align: usize,
+}
+
+/// Everything a manifest says, as const data the SDK macro fills in; `plugspec` itself is added
+/// as the first package by the encoder.
+#[derive(Debug, Clone, Copy)]
+pub struct ManifestSpec {
+    /// The plugin's identity (Go: the plugin path). Two files with one identity cannot both load.
+    pub identity: &'static str,
+    /// The plugin's build (by default [`THIS_BUILD`](crate::fingerprint::THIS_BUILD)).
+    pub build: BuildInfo<'static>,
+    /// The declared API version, if any.
+    pub api_version: Option<u32>,
+    /// The declared build ID, if any.
+    pub build_id: Option<&'static str>,
+    /// Shared packages besides `plugspec`.
+    pub packages: &'static [Package],
+    /// Exported symbols, in export-table order.
+    pub symbols: &'static [SymbolSpec],
+    /// Whether the descriptor has an init entry.
+    pub has_init: bool,
+}
+
+struct Writer<const N: usize> {
+    out: [u8; N],
+    at: usize,
+}
+
+impl<const N: usize> Writer<N> {
+    const fn bytes(&mut self, b: &[u8]) {
+        let mut i = 0;
+        while i < b.len() {
+            self.out[self.at] = b[i];
+            self.at += 1;
+            i += 1;
+        }
+    }
+    const fn u32(&mut self, v: u32) {
+        self.bytes(&v.to_le_bytes());
+    }
+    const fn str(&mut self, s: &str) {
+        self.u32(s.len() as u32);
+        self.bytes(s.as_bytes());
+    }
+}
+
+const fn str_len(s: &str) -> usize {
+    4 + s.len()
+}
+
+const fn package_len(p: &Package) -> usize {
+    str_len(p.name) + str_len(p.version) + str_len(p.hash)
+}
+
+impl ManifestSpec {
+    /// The number of bytes [`ManifestSpec::encode`] writes.
+    pub const fn encoded_len(&self) -> usize {
+        let b = &self.build;
+        let mut n = HEADER_LEN
+            + str_len(self.identity)
+            + str_len(b.rustc_version)
+            + str_len(b.rustc_commit)
+            + str_len(b.target)
+            + str_len(b.target_features)
+            + str_len(b.panic);
+        n += match self.build_id {
+            Some(id) => str_len(id),
+            None => 4,
+        };
+        n += 4 + package_len(&PLUGSPEC_PACKAGE);
+        let mut i = 0;
+        while i < self.packages.len() {
+            n += package_len(&self.packages[i]);
+            i += 1;
+        }
+        n += 4;
+        let mut i = 0;
+        while i < self.symbols.len() {
+            let s = &self.symbols[i];
+            n += 2 + str_len(s.name) + str_len(s.rust_type) + 8;
+            i += 1;
+        }
+        n
+    }
+
+    /// The manifest bytes. `N` must be [`ManifestSpec::encoded_len`] (the SDK macro does this).
+    pub const fn encode<const N: usize>(&self) -> [u8; N] {
+        assert!(N == self.encoded_len(), "N must be encoded_len()");
+        let mut w = Writer { out: [0; N], at: 0 };
+        w.bytes(&MAGIC);
+        w.u32(ABI_VERSION);
+        w.u32(N as u32);
+        let mut flags = 0;
+        if self.has_init {
+            flags |= FLAG_HAS_INIT;
+        }
+        if self.api_version.is_some() {
+            flags |= FLAG_HAS_API_VERSION;
+        }
+        w.u32(flags);
+        w.u32(match self.api_version {
+            Some(v) => v,
+            None => 0,
+        });
+        w.str(self.identity);
+        w.str(self.build.rustc_version);
+        w.str(self.build.rustc_commit);
+        w.str(self.build.target);
+        w.str(self.build.target_features);
+        w.str(self.build.panic);
+        w.str(match self.build_id {
+            Some(id) => id,
+            None => "",
+        });
+        w.u32(1 + self.packages.len() as u32);
+        w.str(PLUGSPEC_PACKAGE.name);
+        w.str(PLUGSPEC_PACKAGE.version);
+        w.str(PLUGSPEC_PACKAGE.hash);
+        let mut i = 0;
+        while i < self.packages.len() {
+            let p = &self.packages[i];
+            w.str(p.name);
+            w.str(p.version);
+            w.str(p.hash);
+            i += 1;
+        }
+        w.u32(self.symbols.len() as u32);
+        let mut i = 0;
+        while i < self.symbols.len() {
+            let s = &self.symbols[i];
+            w.bytes(&[
+                match s.kind {
+                    SymbolKind::Function => 1,
+                    SymbolKind::Variable => 2,
+                },
+                match s.storage {
+                    Storage::Code => 0,
+                    Storage::StaticMut => 1,
+                    Storage::InteriorMutable => 2,
+                },
+            ]);
+            w.str(s.name);
+            w.str(s.rust_type);
+            w.u32(s.size as u32);
+            w.u32(s.align as u32);
+            i += 1;
+        }
+        assert!(w.at == N, "encoded length mismatch");
+        w.out
+    }
+}
+
+/// One symbol as decoded from a manifest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SymbolRecord<'a> {
+    /// Function or variable.
+    pub kind: SymbolKind,
+    /// How a variable is writable.
+    pub storage: Storage,
+    /// The exported name.
+    pub name: &'a str,
+    /// The Rust type as written.
+    pub rust_type: &'a str,
+    /// Size in bytes.
+    pub size: u32,
+    /// Alignment in bytes.
+    pub align: u32,
+}
+
+/// A decoded, validated manifest borrowing from its bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Manifest<'a> {
+    /// The plugin's identity.
+    pub identity: &'a str,
+    /// The build fingerprint.
+    pub fingerprint: Fingerprint<'a>,
+    /// The exported symbols, in export-table order.
+    pub symbols: Vec<SymbolRecord<'a>>,
+    /// Whether the plugin has an init entry.
+    pub has_init: bool,
+}
+
+/// Why manifest bytes were rejected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ManifestError {
+    /// The bytes do not start with [`MAGIC`] (this is not a plugspec manifest at all).
+    BadMagic,
+    /// A plugspec manifest of a layout version this crate does not read.
+    UnknownVersion(u32),
+    /// The bytes are a version-1 manifest but invalid: what is wrong, at which byte offset.
+    Corrupt {
+        /// Byte offset into the manifest where decoding failed.
+        offset: usize,
+        /// What is wrong.
+        what: String,
+    },
+}
+
+impl fmt::Display for ManifestError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ManifestError::BadMagic => f.write_str("the manifest does not start with PLUGSPEC"),
+            ManifestError::UnknownVersion(v) => write!(f, "unknown manifest ABI version {v}"),
+            ManifestError::Corrupt { offset, what } => {
+                write!(f, "corrupt manifest at byte {offset}: {what}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for ManifestError {}
+
+struct Reader<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn corrupt(&self, what: impl Into<String>) -> ManifestError {
+        ManifestError::Corrupt {
+            offset: self.at,
+            what: what.into(),
+        }
+    }
+
+    fn take(&mut self, n: usize, what: &str) -> Result<&'a [u8], ManifestError> {
+        let end = self
+            .at
+            .checked_add(n)
+            .filter(|end| *end <= self.bytes.len())
+            .ok_or_else(|| {
+                self.corrupt(format!(
+                    "{what}: needs {n} bytes, {} left",
+                    self.bytes.len() - self.at
+                ))
+            })?;
+        let slice = &self.bytes[self.at..end];
+        self.at = end;
+        Ok(slice)
+    }
+
+    fn u8(&mut self, what: &str) -> Result<u8, ManifestError> {
+        Ok(self.take(1, what)?[0])
+    }
+
+    fn u32(&mut self, what: &str) -> Result<u32, ManifestError> {
+        let b = self.take(4, what)?;
+        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
+
+    fn str(&mut self, what: &str) -> Result<&'a str, ManifestError> {
+        let start = self.at;
+        let len = self.u32(what)? as usize;
+        let bytes = self.take(len, what)?;
+        std::str::from_utf8(bytes).map_err(|e| ManifestError::Corrupt {
+            offset: start + 4 + e.valid_up_to(),
+            what: format!("{what} is not UTF-8"),
+        })
+    }
+
+    fn count(&mut self, what: &str, min_record: usize) -> Result<usize, ManifestError> {
+        let n = self.u32(what)? as usize;
+        let left = self.bytes.len() - self.at;
+        if n.saturating_mul(min_record) > left {
+            return Err(ManifestError::Corrupt {
+                offset: self.at - 4,
+                what: format!("{what} {n} cannot fit in the {left} bytes left"),
+            });
+        }
+        Ok(n)
+    }
+}
+
+/// Reads only the magic and ABI version: what a loader checks before anything else.
+pub fn peek_version(bytes: &[u8]) -> Result<u32, ManifestError> {
+    if bytes.len() < 12 || bytes[..8] != MAGIC {
+        return Err(ManifestError::BadMagic);
+    }
+    Ok(u32::from_le_bytes([
+        bytes[8], bytes[9], bytes[10], bytes[11],
+    ]))
+}
+
+/// Decodes and validates manifest bytes. Never panics, never reads out of bounds.
+///
+/// Checks: magic; version; declared length equals the byte count; every string in bounds and
+/// UTF-8; identity and symbol names not empty; counts that fit the bytes left; known kind and
+/// storage codes; storage matching kind; no duplicate symbol or package names; `plugspec` listed
+/// first; nothing after the last symbol.
+pub fn decode(bytes: &[u8]) -> Result<Manifest<'_>, ManifestError> {
+    let version = peek_version(bytes)?;
+    if version != ABI_VERSION {
+        return Err(ManifestError::UnknownVersion(version));
+    }
+    let mut r = Reader { bytes, at: 12 };
+    let total = r.u32("total length")? as usize;
+    if total != bytes.len() {
+        return Err(ManifestError::Corrupt {
+            offset: 12,
+            what: format!(
+                "declared length {total} but the manifest is {} bytes",
+                bytes.len()
+            ),
+        });
+    }
+    let flags = r.u32("flags")?;
+    if flags & !(FLAG_HAS_INIT | FLAG_HAS_API_VERSION) != 0 {
+        return Err(ManifestError::Corrupt {
+            offset: 16,
+            what: format!("unknown flags {flags:#x}"),
+        });
+    }
+    let api_version = r.u32("API version")?;
+    let identity = r.str("identity")?;
+    if identity.is_empty() {
+        return Err(r.corrupt("the identity is empty"));
+    }
+    let build = BuildInfo {
+        rustc_version: r.str("rustc version")?,
+        rustc_commit: r.str("rustc commit")?,
+        target: r.str("target")?,
+        target_features: r.str("target features")?,
+        panic: r.str("panic strategy")?,
+    };
+    let build_id = r.str("build ID")?;
+    let package_count = r.count("package count", 12)?;
+    let mut packages = Vec::with_capacity(package_count);
+    for i in 0..package_count {
+        let at = r.at;
+        let p = PackageRecord {
+            name: r.str("package name")?,
+            version: r.str("package version")?,
+            hash: r.str("package hash")?,
+        };
+        if packages
+            .iter()
+            .any(|q: &PackageRecord<'_>| q.name == p.name)
+        {
+            return Err(ManifestError::Corrupt {
+                offset: at,
+                what: format!("package {} is listed twice", p.name),
+            });
+        }
+        if i == 0 && p.name != PLUGSPEC_PACKAGE.name {
+            return Err(ManifestError::Corrupt {
+                offset: at,
+                what: format!("the first package is {:?}, not plugspec", p.name),
+            });
+        }
+        packages.push(p);
+    }
+    if packages.is_empty() {
+        return Err(r.corrupt("no packages: plugspec must be listed"));
+    }
+    let symbol_count = r.count("symbol count", 18)?;
+    let mut symbols: Vec<SymbolRecord<'_>> = Vec::with_capacity(symbol_count);
+    for _ in 0..symbol_count {
+        let at = r.at;
+        let kind = match r.u8("symbol kind")? {
+            1 => SymbolKind::Function,
+            2 => SymbolKind::Variable,
+            k => {
+                return Err(ManifestError::Corrupt {
+                    offset: at,
+                    what: format!("unknown symbol kind {k}"),
+                });
+            }
+        };
+        let storage = match (kind, r.u8("symbol storage")?) {
+            (SymbolKind::Function, 0) => Storage::Code,
+            (SymbolKind::Variable, 1) => Storage::StaticMut,
+            (SymbolKind::Variable, 2) => Storage::InteriorMutable,
+            (_, s) => {
+                return Err(ManifestError::Corrupt {
+                    offset: at + 1,
+                    what: format!("storage {s} does not fit a {kind}"),
+                });
+            }
+        };
+        let name = r.str("symbol name")?;
+        if name.is_empty() {
+            return Err(ManifestError::Corrupt {
+                offset: at + 2,
+                what: "empty symbol name".into(),
+            });
+        }
+        if symbols.iter().any(|s| s.name == name) {
+            return Err(ManifestError::Corrupt {
+                offset: at + 2,
+                what: format!("symbol {name} is listed twice"),
+            });
+        }
+        let rust_type = r.str("symbol type")?;
+        let size = r.u32("symbol size")?;
+        let align = r.u32("symbol align")?;
+        if !align.is_power_of_two() {
+            return Err(ManifestError::Corrupt {
+                offset: r.at - 4,
+                what: format!("alignment {align} of {name} is not a power of two"),
+            });
+        }
+        symbols.push(SymbolRecord {
+            kind,
+            storage,
+            name,
+            rust_type,
+            size,
+            align,
+        });
+    }
+    if r.at != bytes.len() {
+        return Err(r.corrupt(format!(
+            "{} bytes after the last symbol",
+            bytes.len() - r.at
+        )));
+    }
+    Ok(Manifest {
+        identity,
+        fingerprint: Fingerprint {
+            build,
+            packages,
+            api_version: (flags & FLAG_HAS_API_VERSION != 0).then_some(api_version),
+            build_id: (!build_id.is_empty()).then_some(build_id),
+        },
+        symbols,
+        has_init: flags & FLAG_HAS_INIT != 0,
+    })
+}
+
+/// One entry of the export table: the address of a function or of a variable's storage.
+#[repr(transparent)]
+#[derive(Debug, Clone, Copy)]
+pub struct Export(pub *const ());
+
+// SAFETY: an export is an address of code or of process-lifetime storage; the table holding them
+// is immutable, and accesses through the addresses are governed by `Symbol`'s contracts.
+unsafe impl Sync for Export {}
+
+/// What an init or host-open call reports back across the boundary: a status and a message,
+/// pointer-free.
+#[repr(C)]
+#[derive(Debug)]
+pub struct Outcome {
+    /// 0 for success; otherwise a failure code (for init: 1 = panicked; for a host open:
+    /// 1 + the index of the error kind in [`ErrorKind::ALL`](crate::ErrorKind::ALL)).
+    pub status: u32,
+    /// How many bytes of `message` are used.
+    pub message_len: u32,
+    /// The message, UTF-8, truncated to [`MESSAGE_CAPACITY`] at a character boundary.
+    pub message: [u8; MESSAGE_CAPACITY],
+}
+
+impl Default for Outcome {
+    fn default() -> Self {
+        Outcome {
+            status: 0,
+            message_len: 0,
+            message: [0; MESSAGE_CAPACITY],
+        }
+    }
+}
+
+impl Outcome {
+    /// Records `status` and `message` (truncated at a character boundary).
+    pub fn set(&mut self, status: u32, message: &str) {
+        let mut end = message.len().min(MESSAGE_CAPACITY);
+        while !message.is_char_boundary(end) {
+            end -= 1;
+        }
+        self.message[..end].copy_from_slice(&message.as_bytes()[..end]);
+        self.message_len = end as u32;
+        self.status = status;
+    }
+
+    /// The message, or `""` if the other side wrote something that is not valid.
+    pub fn message(&self) -> &str {
+        let len = (self.message_len as usize).min(MESSAGE_CAPACITY);
+        std::str::from_utf8(&self.message[..len]).unwrap_or("")
+    }
+}
+
+/// The host's callbacks, passed to a plugin's init (so an init can open other plugins through
+/// the loader that is initialising it).
+#[repr(C)]
+#[derive(Debug)]
+pub struct HostContext {
+    /// [`ABI_VERSION`] of the host.
+    pub abi_version: u32,
+    /// Opaque to the plugin; passed back to `open`.
+    pub data: *const (),
+    /// Opens the plugin at the UTF-8 path `(ptr, len)`, reporting into `out`.
+    pub open: Option<
+        unsafe extern "C" fn(data: *const (), ptr: *const u8, len: usize, out: *mut Outcome),
+    >,
+}
+
+/// The init entry: called once, after mapping, with the host context; reports into the outcome.
+pub type InitFn = unsafe extern "C" fn(host: *const HostContext, out: *mut Outcome);
+
+/// What the well-known symbol [`DESCRIPTOR_SYMBOL`] holds.
+#[repr(C)]
+#[derive(Debug)]
+pub struct PluginDescriptor {
+    /// [`MAGIC`].
+    pub magic: [u8; 8],
+    /// [`ABI_VERSION`]; a loader reads nothing past this field if it differs.
+    pub abi_version: u32,
+    /// The manifest bytes (the same bytes as the manifest section).
+    pub manifest: *const u8,
+    /// Their length.
+    pub manifest_len: usize,
+    /// The export table, one entry per manifest symbol, in order.
+    pub exports: *const Export,
+    /// Its length.
+    pub export_count: usize,
+    /// The init entry, if the plugin has one.
+    pub init: Option<InitFn>,
+}
+
+// SAFETY: the descriptor is immutable static data: pointers to immutable statics and a function
+// pointer. Sharing it between threads is sound.
+unsafe impl Sync for PluginDescriptor {}
+
+impl PluginDescriptor {
+    /// Builds a descriptor (used by the SDK macro in const context).
+    pub const fn new(
+        manifest: &'static [u8],
+        exports: &'static [Export],
+        init: Option<InitFn>,
+    ) -> Self {
+        PluginDescriptor {
+            magic: MAGIC,
+            abi_version: ABI_VERSION,
+            manifest: manifest.as_ptr(),
+            manifest_len: manifest.len(),
+            exports: exports.as_ptr(),
+            export_count: exports.len(),
+            init,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fingerprint::THIS_BUILD;
+
+    const SYMBOLS: &[SymbolSpec] = &[
+        SymbolSpec {
+            kind: SymbolKind::Function,
+            storage: Storage::Code,
+            name: "add",
+            rust_type: "extern \"C\" fn(i32, i32) -> i32",
+            size: 8,
+            align: 8,
+        },
+        SymbolSpec {
+            kind: SymbolKind::Variable,
+            storage: Storage::StaticMut,
+            name: "V",
+            rust_type: "i32",
+            size: 4,
+            align: 4,
+        },
+    ];
+    const SPEC: ManifestSpec = ManifestSpec {
+        identity: "test.plugin",
+        build: THIS_BUILD,
+        api_version: Some(3),
+        build_id: None,
+        packages: &[Package {
+            name: "common",
+            version: "0.1.0",
+            hash: "00ff",
+        }],
+        symbols: SYMBOLS,
+        has_init: true,
+    };
+    const LEN: usize = SPEC.encoded_len();
+    const BYTES: [u8; LEN] = SPEC.encode::<LEN>();
+
+    #[test]
+    fn encode_then_decode_round_trips() {
+        let m = decode(&BYTES).unwrap();
+        assert_eq!(m.identity, "test.plugin");
+        assert!(m.has_init);
+        assert_eq!(m.fingerprint.api_version, Some(3));
+        assert_eq!(m.fingerprint.build_id, None);
+        assert_eq!(m.fingerprint.build, THIS_BUILD);
+        let names: Vec<_> = m.fingerprint.packages.iter().map(|p| p.name).collect();
+        assert_eq!(names, ["plugspec", "common"]);
+        assert_eq!(m.symbols.len(), 2);
+        assert_eq!(m.symbols[1].name, "V");
+        assert_eq!(m.symbols[1].storage, Storage::StaticMut);
+    }
+
+    #[test]
+    fn every_truncation_is_a_clean_error() {
+        for len in 0..BYTES.len() {
+            let e = decode(&BYTES[..len]).unwrap_err();
+            if len >= 12 {
+                assert!(matches!(e, ManifestError::Corrupt { .. }), "{len}: {e}");
+            }
+        }
+    }
+
+    #[test]
+    fn every_single_byte_flip_is_decoded_or_refused_without_panic() {
+        for i in 0..BYTES.len() {
+            for bit in 0..8 {
+                let mut b = BYTES;
+                b[i] ^= 1 << bit;
+                let _ = decode(&b);
+            }
+        }
+    }
+
+    #[test]
+    fn magic_and_version_are_told_apart() {
+        let mut b = BYTES;
+        b[0] = b'X';
+        assert_eq!(decode(&b), Err(ManifestError::BadMagic));
+        let mut b = BYTES;
+        b[8] = 7;
+        assert_eq!(decode(&b), Err(ManifestError::UnknownVersion(7)));
+    }
+
+    #[test]
+    fn out_of_range_counts_name_the_offset() {
+        // The symbol count is the last u32 before the first symbol record.
+        let m = decode(&BYTES).unwrap();
+        assert_eq!(m.symbols.len(), 2);
+        let mut b = BYTES;
+        const NO_SYMBOLS: ManifestSpec = ManifestSpec {
+            symbols: &[],
+            ..SPEC
+        };
+        let first_symbol = NO_SYMBOLS.encoded_len();
+        b[first_symbol - 4..first_symbol].copy_from_slice(&u32::MAX.to_le_bytes());
+        let e = decode(&b).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "corrupt manifest at byte {}: symbol count 4294967295 cannot fit in the {} bytes left",
+                first_symbol - 4,
+                BYTES.len() - first_symbol
+            )
+        );
+    }
+
+    #[test]
+    fn duplicate_names_and_bad_utf8_are_refused() {
+        const DUP: ManifestSpec = ManifestSpec {
+            symbols: &[SYMBOLS[0], SYMBOLS[0]],
+            ..SPEC
+        };
+        const DLEN: usize = DUP.encoded_len();
+        let e = decode(&DUP.encode::<DLEN>()).unwrap_err();
+        assert!(e.to_string().contains("symbol add is listed twice"), "{e}");
+        let mut b = BYTES;
+        let at = HEADER_LEN + 4; // first byte of the identity
+        b[at] = 0xff;
+        let e = decode(&b).unwrap_err();
+        assert_eq!(
+            e,
+            ManifestError::Corrupt {
+                offset: at,
+                what: "identity is not UTF-8".into()
+            }
+        );
+    }
+
+    #[test]
+    fn outcome_truncates_at_a_char_boundary() {
+        let mut o = Outcome::default();
+        let long = "é".repeat(MESSAGE_CAPACITY);
+        o.set(1, &long);
+        assert_eq!(o.message().len(), MESSAGE_CAPACITY);
+        o.message_len = 5000;
+        assert_eq!(o.message().len(), MESSAGE_CAPACITY);
+    }
+}

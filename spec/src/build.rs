@@ -1,0 +1,57 @@
+//! For the build scripts of shared packages: record the package's source hash.
+//!
+//! A *shared package* is a crate that both the host and its plugins depend on (Go's "shared API
+//! package", Q9). Its content hash goes into every plugin's fingerprint, so that a plugin built
+//! against a different copy of it — even one byte different — is refused (rule VER-*).
+//!
+//! ```toml
+//! # the shared package's Cargo.toml
+//! [build-dependencies]
+//! plugspec = { version = "0.1", default-features = false }
+//! ```
+//! ```ignore
+//! // its build.rs
+//! fn main() { plugspec::build::shared_package(); }
+//! // its lib.rs
+//! pub const PACKAGE: plugspec::Package = plugspec::package!();
+//! ```
+
+include!("package_hash.rs");
+
+/// Called from a shared package's `build.rs`: hashes the package's sources and exports the hash
+/// to the compilation as `PLUGSPEC_PACKAGE_HASH`, read by [`package!`](crate::package).
+///
+/// # Panics
+/// When the package's own sources cannot be read (a build script has nothing better to do).
+pub fn shared_package() {
+    let dir = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+    let (hash, files) = package_source_hash(std::path::Path::new(&dir))
+        .expect("the shared package's sources are readable");
+    println!("cargo:rustc-env=PLUGSPEC_PACKAGE_HASH={hash}");
+    for file in files {
+        println!("cargo:rerun-if-changed={}", file.display());
+    }
+    println!("cargo:rerun-if-changed=src");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_byte_changes_the_hash() {
+        let dir = std::env::temp_dir().join(format!("plugspec-hash-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("src")).unwrap();
+        std::fs::write(dir.join("Cargo.toml"), "[package]\nname = \"x\"\n").unwrap();
+        std::fs::write(dir.join("src/lib.rs"), "pub const X: u8 = 3;\n").unwrap();
+        let (a, files) = package_source_hash(&dir).unwrap();
+        assert_eq!(files.len(), 2);
+        assert_eq!(a.len(), 16);
+        std::fs::write(dir.join("src/lib.rs"), "pub const X: u8 = 4;\n").unwrap();
+        let (b, _) = package_source_hash(&dir).unwrap();
+        assert_ne!(a, b);
+        std::fs::write(dir.join("src/lib.rs"), "pub const X: u8 = 3;\n").unwrap();
+        assert_eq!(package_source_hash(&dir).unwrap().0, a);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,380 @@
+//! The loader contract: what any implementation provides (rules `API-*`, `LOOKUP-*`).
+//!
+//! A loader has two operations, as Go's `plugin` package: [`Loader::open`] by path and
+//! [`Plugin::lookup`] by name. There is no close, no unload and no listing of symbols.
+//!
+//! A [`Symbol`] is either a function (its address is the function) or a variable (its address
+//! points into the plugin's own storage). Because nothing is ever unloaded, a symbol stays valid
+//! for the life of the process, so typed lookups hand out `'static` function pointers and
+//! `&'static` references.
+
+use std::fmt;
+use std::path::Path;
+
+use crate::error::{Error, ErrorKind};
+use crate::fingerprint::HostConfig;
+
+/// A plugin loader: the thing under test.
+///
+/// Implementations are process-global in effect (the operating system's loader is), so a test
+/// runs each case in its own process.
+pub trait Loader: Send + Sync + 'static {
+    /// The handle `open` returns.
+    type Plugin: Plugin;
+
+    /// Builds a loader for a host with this configuration (the shared packages it was built
+    /// with, the API version it requires, the build ID it pins).
+    fn with_host(host: HostConfig) -> Self
+    where
+        Self: Sized;
+
+    /// Opens the plugin at `path`: resolve, check, map, initialise (once per process), and
+    /// return it. A second open of the same resolved path returns the same plugin.
+    fn open(&self, path: &Path) -> Result<Self::Plugin, Error>;
+}
+
+/// An opened plugin. Clones are the same plugin; `==` compares identity (the same loaded plugin),
+/// never contents.
+pub trait Plugin: Clone + PartialEq + fmt::Debug + Send + Sync + 'static {
+    /// The identity the plugin declared in its manifest (Go: the plugin path).
+    fn identity(&self) -> &str;
+
+    /// Looks up an exported symbol by its exact name.
+    fn lookup(&self, name: &str) -> Result<Symbol, Error>;
+}
+
+/// Whether a symbol is a function or a variable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SymbolKind {
+    /// An `extern "C"` function; the symbol's address is the function.
+    Function,
+    /// A variable; the symbol's address points at the plugin's own storage.
+    Variable,
+}
+
+impl SymbolKind {
+    /// `function` or `variable`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            SymbolKind::Function => "function",
+            SymbolKind::Variable => "variable",
+        }
+    }
+}
+
+impl fmt::Display for SymbolKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A looked-up symbol: its name, kind, declared Rust type and address.
+///
+/// The address is valid for the life of the process (plugins are never unloaded).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Symbol {
+    name: &'static str,
+    kind: SymbolKind,
+    rust_type: &'static str,
+    size: usize,
+    align: usize,
+    address: *mut (),
+    identity: &'static str,
+}
+
+// SAFETY: a `Symbol` is an address plus static metadata. The address names code or storage that
+// lives for the whole process; sending the address between threads is sound, and any access
+// through it goes through the `unsafe` accessors whose contracts cover synchronisation.
+unsafe impl Send for Symbol {}
+// SAFETY: as for `Send`: sharing the address itself is sound; accesses are the caller's contract.
+unsafe impl Sync for Symbol {}
+
+impl fmt::Debug for Symbol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Symbol")
+            .field("name", &self.name)
+            .field("kind", &self.kind)
+            .field("rust_type", &self.rust_type)
+            .field("address", &self.address)
+            .finish()
+    }
+}
+
+impl Symbol {
+    /// A symbol record. Loaders build these from a plugin's manifest.
+    ///
+    /// # Safety
+    /// `address` must be, for the life of the process, the address of a function of type
+    /// `rust_type` (for [`SymbolKind::Function`]) or of storage of type `rust_type` with `size`
+    /// and `align` that may be written through (for [`SymbolKind::Variable`]).
+    pub const unsafe fn new(
+        identity: &'static str,
+        name: &'static str,
+        kind: SymbolKind,
+        rust_type: &'static str,
+        size: usize,
+        align: usize,
+        address: *mut (),
+    ) -> Symbol {
+        Symbol {
+            name,
+            kind,
+            rust_type,
+            size,
+            align,
+            address,
+            identity,
+        }
+    }
+
+    /// The exported name.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// Function or variable.
+    pub fn kind(&self) -> SymbolKind {
+        self.kind
+    }
+
+    /// The Rust type the plugin declared, as written (for example `extern "C" fn(i32) -> i32`).
+    pub fn rust_type(&self) -> &'static str {
+        self.rust_type
+    }
+
+    /// For a variable, the size of its storage in bytes; for a function, the size of a pointer.
+    pub fn size(&self) -> usize {
+        self.size
+    }
+
+    /// For a variable, the alignment of its storage; for a function, that of a pointer.
+    pub fn align(&self) -> usize {
+        self.align
+    }
+
+    /// The address: the function itself, or a pointer into the plugin's storage.
+    pub fn address(&self) -> *mut () {
+        self.address
+    }
+
+    /// The identity of the plugin the symbol belongs to.
+    pub fn plugin_identity(&self) -> &'static str {
+        self.identity
+    }
+
+    /// Whether this symbol is a `kind` whose declared type is `rust_type` (compared with all
+    /// white space removed, so `fn(i32)->i32` and `fn(i32) -> i32` are the same written type).
+    pub fn has_type(&self, kind: SymbolKind, rust_type: &str) -> bool {
+        self.kind == kind && same_written_type(self.rust_type, rust_type)
+    }
+
+    /// Checks kind and written type, naming both sides when they differ.
+    pub fn check_type(&self, kind: SymbolKind, rust_type: &str) -> Result<(), Error> {
+        if self.has_type(kind, rust_type) {
+            Ok(())
+        } else {
+            Err(Error::type_mismatch(
+                self.name,
+                self.identity,
+                &format!("a {} of type {}", self.kind, self.rust_type),
+                &format!("a {kind} of type {rust_type}"),
+            ))
+        }
+    }
+
+    /// The function, typed. Prefer the [`function!`](crate::function) macro, which writes
+    /// `rust_type` for you from `F`.
+    ///
+    /// # Safety
+    /// `F` must be a function pointer type whose written form is `rust_type`, and it must be
+    /// the same type the plugin declared under that written form. (The plugin's build
+    /// fingerprint matched the host's, so equal written types name the same type when both
+    /// sides spell it from the same definitions.)
+    pub unsafe fn function<F: Copy>(&self, rust_type: &str) -> Result<F, Error> {
+        self.check_type(SymbolKind::Function, rust_type)?;
+        if size_of::<F>() != size_of::<*mut ()>() {
+            return Err(self.layout_mismatch::<F>());
+        }
+        // SAFETY: the kind and written type match and `F` is pointer-sized; the caller promises
+        // `F` is the function pointer type the plugin declared, so the address is a valid `F`.
+        Ok(unsafe { std::mem::transmute_copy::<*mut (), F>(&self.address) })
+    }
+
+    /// The variable, typed, as a `'static` reference into the plugin's storage. Prefer the
+    /// [`variable!`](crate::variable) macro.
+    ///
+    /// # Safety
+    /// `T` must be the type the plugin declared under the written form `rust_type`. Writes
+    /// through the reference need interior mutability in `T` (atomics, cells); for a plugin
+    /// `static mut`, use [`Symbol::variable_ptr`] and synchronise access yourself.
+    pub unsafe fn variable<T: Sync>(&self, rust_type: &str) -> Result<&'static T, Error> {
+        let ptr = self.variable_ptr::<T>(rust_type)?;
+        // SAFETY: `variable_ptr` checked kind, type, size and alignment; the storage lives for
+        // the process (no unload) and the caller promises `T` is the declared type.
+        Ok(unsafe { &*ptr })
+    }
+
+    /// The variable, typed, as a raw pointer into the plugin's storage (Go: `*T`). Checks kind,
+    /// written type, size and alignment; dereferencing is the caller's business.
+    pub fn variable_ptr<T>(&self, rust_type: &str) -> Result<*mut T, Error> {
+        self.check_type(SymbolKind::Variable, rust_type)?;
+        if size_of::<T>() != self.size || align_of::<T>() != self.align {
+            return Err(self.layout_mismatch::<T>());
+        }
+        Ok(self.address.cast::<T>())
+    }
+
+    fn layout_mismatch<T>(&self) -> Error {
+        Error::type_mismatch(
+            self.name,
+            self.identity,
+            &format!(
+                "a {} of type {} (size {}, align {})",
+                self.kind, self.rust_type, self.size, self.align
+            ),
+            &format!(
+                "a type of size {}, align {}",
+                size_of::<T>(),
+                align_of::<T>()
+            ),
+        )
+    }
+}
+
+/// Whether two written Rust types are the same once white space is removed.
+pub fn same_written_type(a: &str, b: &str) -> bool {
+    let mut a = a.chars().filter(|c| !c.is_whitespace());
+    let mut b = b.chars().filter(|c| !c.is_whitespace());
+    loop {
+        match (a.next(), b.next()) {
+            (None, None) => return true,
+            (x, y) if x == y => continue,
+            _ => return false,
+        }
+    }
+}
+
+/// Looks up a function and checks its declared type: `function!(plugin, "add", extern "C" fn(i32, i32) -> i32)`.
+///
+/// Expands to a `Result<F, plugspec::Error>`; a wrong kind or type is
+/// [`ErrorKind::TypeMismatch`](crate::ErrorKind::TypeMismatch), never a crash.
+#[macro_export]
+macro_rules! function {
+    ($plugin:expr, $name:expr, $ty:ty) => {
+        $crate::Plugin::lookup(&$plugin, $name).and_then(|symbol| {
+            // SAFETY: the written type passed is `stringify!` of the very type `F` is
+            // instantiated with, so the check in `function` compares the caller's real type.
+            unsafe { symbol.function::<$ty>(stringify!($ty)) }
+        })
+    };
+}
+
+/// Looks up a variable and checks its declared type: `variable!(plugin, "COUNTER", AtomicI32)`.
+///
+/// Expands to a `Result<&'static T, plugspec::Error>` (`T: Sync`); for a plain `static mut` use
+/// [`variable_ptr!`].
+#[macro_export]
+macro_rules! variable {
+    ($plugin:expr, $name:expr, $ty:ty) => {
+        $crate::Plugin::lookup(&$plugin, $name).and_then(|symbol| {
+            // SAFETY: the written type passed is `stringify!` of the very type the reference
+            // is to, so the check in `variable` compares the caller's real type.
+            unsafe { symbol.variable::<$ty>(stringify!($ty)) }
+        })
+    };
+}
+
+/// Looks up a variable as a raw pointer (Go: `*T`) and checks its declared type:
+/// `variable_ptr!(plugin, "VALUE", i32)` gives `Result<*mut i32, plugspec::Error>`.
+#[macro_export]
+macro_rules! variable_ptr {
+    ($plugin:expr, $name:expr, $ty:ty) => {
+        $crate::Plugin::lookup(&$plugin, $name)
+            .and_then(|symbol| symbol.variable_ptr::<$ty>(stringify!($ty)))
+    };
+}
+
+/// A loader that refuses everything: what a refusing platform's loader does (rule `PLAT-2`).
+#[derive(Debug, Default)]
+pub struct RefusingLoader {
+    _private: (),
+}
+
+/// The plugin type of [`RefusingLoader`]; it is never constructed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NoPlugin {}
+
+impl Plugin for NoPlugin {
+    fn identity(&self) -> &str {
+        match *self {}
+    }
+    fn lookup(&self, _: &str) -> Result<Symbol, Error> {
+        match *self {}
+    }
+}
+
+impl Loader for RefusingLoader {
+    type Plugin = NoPlugin;
+    fn with_host(_: HostConfig) -> Self {
+        RefusingLoader { _private: () }
+    }
+    fn open(&self, path: &Path) -> Result<NoPlugin, Error> {
+        let platform = crate::platform::current();
+        Err(Error::unsupported_platform(
+            Some(path),
+            platform.target,
+            platform.reason(),
+        ))
+    }
+}
+
+/// The error kind an implementation must give for `open` on a platform that does not load
+/// plugins.
+pub const UNSUPPORTED: ErrorKind = ErrorKind::UnsupportedPlatform;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn written_types_compare_without_white_space() {
+        assert!(same_written_type(
+            "extern \"C\" fn(i32, i32) -> i32",
+            "extern \"C\" fn(i32,i32)->i32"
+        ));
+        assert!(!same_written_type("fn(i32)", "fn(i64)"));
+        assert!(!same_written_type("i32", "i3"));
+    }
+
+    static mut STORAGE: i32 = 5;
+
+    #[test]
+    fn typed_access_checks_kind_type_and_layout() {
+        // SAFETY: STORAGE is a process-lifetime i32 that may be written through.
+        let sym = unsafe {
+            Symbol::new(
+                "t",
+                "V",
+                SymbolKind::Variable,
+                "i32",
+                4,
+                4,
+                (&raw mut STORAGE).cast(),
+            )
+        };
+        let p = sym.variable_ptr::<i32>("i32").unwrap();
+        // SAFETY: p points at STORAGE; this test is the only user.
+        unsafe { *p = 9 };
+        // SAFETY: as above.
+        assert_eq!(unsafe { (&raw const STORAGE).read() }, 9);
+        let e = sym.variable_ptr::<i64>("i64").unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::TypeMismatch);
+        assert_eq!(
+            e.to_string(),
+            "plugin: symbol V in plugin t is a variable of type i32, not a variable of type i64"
+        );
+        // SAFETY: the call fails its check before transmuting anything.
+        let e = unsafe { sym.function::<extern "C" fn()>("extern \"C\" fn()") }.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::TypeMismatch);
+    }
+}

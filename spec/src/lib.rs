@@ -1,0 +1,58 @@
+//! # plugspec — the contract for runtime plugin loaders
+//!
+//! A *plugin loader* loads separately compiled shared libraries into a running process and
+//! resolves named functions and variables from them. plugspec specifies how one must behave —
+//! Go's `plugin` package carried over to Rust, made stricter where Go crashes or hangs — and
+//! ships everything needed to build, load and check plugins against that specification:
+//!
+//! | concern | where it is decided |
+//! |---|---|
+//! | the normative rules, with stable IDs (`OPEN-1`, …) | `SPEC.md`, as data in [`rules`] |
+//! | what any loader provides: `open`, `lookup`, typed symbols | [`contract`] ([`Loader`], [`Plugin`], [`Symbol`]) |
+//! | the closed set of errors and their wording | [`error`] ([`Error`], [`ErrorKind`]) |
+//! | the plugin ABI: manifest bytes, descriptor, init entry | [`abi`] |
+//! | build fingerprints and the host's comparison | [`fingerprint`] |
+//! | the SDK for plugin authors | [`sdk`] and the [`plugin!`] macro |
+//! | shared packages' source hashes (build scripts) | [`build`] and the [`package!`] macro |
+//! | which targets load plugins | [`platform`] |
+//! | the reference loader (feature `loader`, on by default) | `loader` ([`ReferenceLoader`]) |
+//!
+//! ## For host authors
+//!
+//! ```no_run
+//! # #[cfg(feature = "loader")] {
+//! use plugspec::{HostConfig, Loader, Plugin, ReferenceLoader};
+//!
+//! let loader = ReferenceLoader::with_host(HostConfig::new());
+//! let plugin = loader.open("plugins/libadder.so".as_ref())?;
+//! let add = plugspec::function!(plugin, "add", extern "C" fn(i32, i32) -> i32)?;
+//! assert_eq!(add(2, 3), 5);
+//! # }
+//! # Ok::<(), plugspec::Error>(())
+//! ```
+//!
+//! ## For plugin authors
+//!
+//! Depend on `plugspec` with `default-features = false`, make the crate a `cdylib`, and declare
+//! what it exports with [`plugin!`] (see [`sdk`]).
+//!
+//! ## For loader authors
+//!
+//! Implement [`Loader`] and run the conformance suite (`plugspec-runner`) from your `cargo test`.
+
+pub mod abi;
+pub mod build;
+pub mod contract;
+pub mod error;
+pub mod fingerprint;
+#[cfg(feature = "loader")]
+pub mod loader;
+pub mod platform;
+// pub mod rules; (being written)
+pub mod sdk;
+
+pub use contract::{Loader, Plugin, Symbol, SymbolKind};
+pub use error::{Difference, Error, ErrorKind};
+pub use fingerprint::{HostConfig, Package};
+#[cfg(feature = "loader")]
+pub use loader::{LoadedPlugin, ReferenceLoader};

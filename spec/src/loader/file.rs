@@ -1,0 +1,160 @@
+//! Everything the reference loader learns from the file before mapping it (rules `OPEN-*` on
+//! resolution, `VER-*` on reading the manifest from the file).
+//!
+//! The path is resolved (`realpath`), the file must be a regular file (a FIFO would block the
+//! dynamic loader forever), and the manifest is read out of its section with the `object` crate
+//! without mapping or running anything.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use object::read::ReadCache;
+use object::{Object, ObjectKind, ObjectSection};
+
+use crate::abi;
+use crate::error::Error;
+
+/// Resolves `given` to a canonical absolute path: the cache key.
+pub(crate) fn resolve(given: &Path) -> Result<PathBuf, Error> {
+    let raw = given.as_os_str().as_encoded_bytes();
+    if raw.is_empty() {
+        return Err(Error::not_found(given, "the path is empty"));
+    }
+    if raw.contains(&0) {
+        return Err(Error::not_found(given, "the path contains a NUL byte"));
+    }
+    std::fs::canonicalize(given).map_err(|e| Error::not_found(given, e))
+}
+
+/// Opens `canonical` for reading without blocking, and checks that it is a regular file.
+pub(crate) fn open_regular(given: &Path, canonical: &Path) -> Result<File, Error> {
+    // `stat` first: opening a FIFO for reading blocks until a writer appears.
+    let meta = std::fs::metadata(canonical).map_err(|e| Error::not_found(given, e))?;
+    check_type(given, canonical, &meta)?;
+    let file = open_nonblocking(canonical).map_err(|e| {
+        Error::io(
+            given,
+            format_args!("cannot open {}: {e}", canonical.display()),
+        )
+    })?;
+    // And again on the opened file, in case the path was swapped in between.
+    let meta = file.metadata().map_err(|e| {
+        Error::io(
+            given,
+            format_args!("cannot stat {}: {e}", canonical.display()),
+        )
+    })?;
+    check_type(given, canonical, &meta)?;
+    Ok(file)
+}
+
+fn check_type(given: &Path, canonical: &Path, meta: &std::fs::Metadata) -> Result<(), Error> {
+    if meta.is_file() {
+        return Ok(());
+    }
+    let what = describe_file_type(meta);
+    Err(Error::not_a_plugin(
+        given,
+        format_args!("{} is {what}, not a regular file", canonical.display()),
+    ))
+}
+
+#[cfg(unix)]
+fn describe_file_type(meta: &std::fs::Metadata) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    let t = meta.file_type();
+    if t.is_dir() {
+        "a directory"
+    } else if t.is_fifo() {
+        "a FIFO"
+    } else if t.is_socket() {
+        "a socket"
+    } else if t.is_char_device() {
+        "a character device"
+    } else if t.is_block_device() {
+        "a block device"
+    } else {
+        "not a regular file"
+    }
+}
+
+#[cfg(not(unix))]
+fn describe_file_type(meta: &std::fs::Metadata) -> &'static str {
+    if meta.is_dir() {
+        "a directory"
+    } else {
+        "a special file"
+    }
+}
+
+#[cfg(unix)]
+fn open_nonblocking(path: &Path) -> std::io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+}
+
+#[cfg(not(unix))]
+fn open_nonblocking(path: &Path) -> std::io::Result<File> {
+    File::open(path)
+}
+
+/// Reads the manifest bytes out of the file's plugspec section, without mapping the file.
+///
+/// A file that is not an object file, not a shared library, or has no plugspec section is not a
+/// plugin; the message says which.
+pub(crate) fn read_manifest(given: &Path, canonical: &Path, file: File) -> Result<Vec<u8>, Error> {
+    let len = file.metadata().map(|m| m.len()).map_err(|e| {
+        Error::io(
+            given,
+            format_args!("cannot stat {}: {e}", canonical.display()),
+        )
+    })?;
+    let shown = canonical.display();
+    if len == 0 {
+        return Err(Error::not_a_plugin(given, format_args!("{shown} is empty")));
+    }
+    let cache = ReadCache::new(file);
+    let object = object::File::parse(&cache).map_err(|e| {
+        Error::not_a_plugin(
+            given,
+            format_args!("{shown} is not an ELF or Mach-O shared library ({e})"),
+        )
+    })?;
+    match object.kind() {
+        ObjectKind::Dynamic => {}
+        ObjectKind::Executable => {
+            return Err(Error::not_a_plugin(
+                given,
+                format_args!("{shown} is an executable, not a shared library"),
+            ));
+        }
+        other => {
+            return Err(Error::not_a_plugin(
+                given,
+                format_args!("{shown} is an object file of kind {other:?}, not a shared library"),
+            ));
+        }
+    }
+    let section = object
+        .section_by_name(abi::SECTION_ELF)
+        .or_else(|| object.section_by_name(abi::SECTION_MACHO))
+        .ok_or_else(|| {
+            Error::not_a_plugin(
+                given,
+                format_args!(
+                    "{shown} has no plugspec manifest (no {} section): it was not built with the plugspec SDK",
+                    abi::SECTION_ELF
+                ),
+            )
+        })?;
+    let data = section.data().map_err(|e| {
+        Error::not_a_plugin(
+            given,
+            format_args!("cannot read the manifest section of {shown}: {e}"),
+        )
+    })?;
+    Ok(data.to_vec())
+}

@@ -1,0 +1,287 @@
+//! The reference loader: the implementation every rule of SPEC.md is checked against.
+//!
+//! `open` runs these steps, each in its own module, and stops at the first failure:
+//!
+//! 1. refuse on a platform that does not load plugins ([`crate::platform`]);
+//! 2. resolve the path and check it is a regular file (`file`);
+//! 3. claim the resolved path in the process-wide registry: return the cached plugin or sticky
+//!    failure, wait while another thread loads it, or report a recursive open (`cache`);
+//! 4. read the manifest from the file, without mapping it, and check ABI version and build
+//!    fingerprint (`file`, [`crate::abi`], [`crate::fingerprint`]);
+//! 5. reserve the plugin's identity (a different file with a loaded identity is refused);
+//! 6. map the library, never to unmap it (`os`), and check its descriptor against the manifest;
+//! 7. run its init, once, on the calling thread, with panics caught (`init`);
+//! 8. record the plugin (or a sticky failure) and wake every thread that waited.
+//!
+//! Failures before the file's contents were judged (not found, not a plugin, I/O) are not
+//! cached; the rest are, and say `(previous failure)` when returned again.
+
+mod cache;
+mod file;
+mod init;
+mod os;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use crate::abi::{self, ManifestError};
+use crate::contract::{Loader, Plugin, Symbol};
+use crate::error::Error;
+use crate::fingerprint::{self, HostConfig};
+
+/// The reference loader. Cheap to create; all loaded plugins live in one process-wide registry
+/// (the operating system's loader is process-wide too), so two `ReferenceLoader`s share them.
+#[derive(Debug, Clone, Default)]
+pub struct ReferenceLoader {
+    host: HostConfig,
+}
+
+/// A loaded plugin: a copyable handle to data that lives for the rest of the process. Two handles
+/// are `==` exactly when they are the same loaded plugin.
+#[derive(Clone, Copy)]
+pub struct LoadedPlugin {
+    inner: &'static Inner,
+}
+
+struct Inner {
+    identity: &'static str,
+    path: PathBuf,
+    symbols: HashMap<&'static str, Symbol>,
+}
+
+impl PartialEq for LoadedPlugin {
+    fn eq(&self, other: &Self) -> bool {
+        std::ptr::eq(self.inner, other.inner)
+    }
+}
+
+impl Eq for LoadedPlugin {}
+
+impl fmt::Debug for LoadedPlugin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LoadedPlugin")
+            .field("identity", &self.inner.identity)
+            .field("path", &self.inner.path)
+            .field("symbols", &self.inner.symbols.len())
+            .finish()
+    }
+}
+
+impl LoadedPlugin {
+    /// The resolved path the plugin was loaded from.
+    pub fn path(&self) -> &'static Path {
+        &self.inner.path
+    }
+}
+
+impl Plugin for LoadedPlugin {
+    fn identity(&self) -> &str {
+        self.inner.identity
+    }
+
+    fn lookup(&self, name: &str) -> Result<Symbol, Error> {
+        match self.inner.symbols.get(name) {
+            Some(symbol) => Ok(*symbol),
+            None => Err(Error::symbol_not_found(name, self.inner.identity)),
+        }
+    }
+}
+
+impl Loader for ReferenceLoader {
+    type Plugin = LoadedPlugin;
+
+    fn with_host(host: HostConfig) -> Self {
+        ReferenceLoader { host }
+    }
+
+    fn open(&self, path: &Path) -> Result<LoadedPlugin, Error> {
+        let platform = crate::platform::current();
+        if !platform.loads_plugins {
+            return Err(Error::unsupported_platform(
+                Some(path),
+                platform.target,
+                platform.reason(),
+            ));
+        }
+        let canonical = file::resolve(path)?;
+        let loading = match cache::claim(path, &canonical)? {
+            cache::Claim::Ready(plugin) => return Ok(plugin),
+            cache::Claim::Failed(error) => return Err(error),
+            cache::Claim::Load(loading) => loading,
+        };
+        let result = self.load(path, &canonical);
+        loading.finish(&result);
+        result
+    }
+}
+
+impl ReferenceLoader {
+    /// A loader for a host built like this crate, sharing only `plugspec`.
+    pub fn new() -> ReferenceLoader {
+        ReferenceLoader::with_host(HostConfig::new())
+    }
+
+    /// The host configuration plugins are checked against.
+    pub fn host(&self) -> &HostConfig {
+        &self.host
+    }
+
+    /// Steps 4 to 7 for a path this thread has claimed.
+    fn load(&self, given: &Path, canonical: &Path) -> Result<LoadedPlugin, Error> {
+        let file = file::open_regular(given, canonical)?;
+        let bytes = file::read_manifest(given, canonical, file)?;
+        let manifest = decode(given, &bytes)?;
+        let differences = fingerprint::compare(&manifest.fingerprint, &self.host);
+        if !differences.is_empty() {
+            return Err(Error::version_mismatch(given, differences));
+        }
+        if let Err(owner) = cache::reserve_identity(manifest.identity, canonical) {
+            return Err(Error::already_loaded(given, manifest.identity, &owner));
+        }
+        let identity = manifest.identity.to_string();
+        let mapped = match self.map_checked(given, canonical, &bytes) {
+            Ok(mapped) => mapped,
+            Err(e) => {
+                // Nothing of the plugin ran: the identity may be loaded from another file later.
+                cache::release_identity(&identity, canonical);
+                return Err(e);
+            }
+        };
+        let (descriptor, manifest) = mapped;
+        if let Some(entry) = descriptor.init {
+            init::run(self, given, entry)?;
+        }
+        let inner = Inner {
+            identity: manifest.identity,
+            path: canonical.to_path_buf(),
+            symbols: symbols(descriptor, &manifest),
+        };
+        Ok(LoadedPlugin {
+            inner: Box::leak(Box::new(inner)),
+        })
+    }
+
+    /// Step 6: map, find the descriptor, and check that it describes the manifest read from the
+    /// file (same bytes, one export per symbol, init present exactly when declared).
+    fn map_checked(
+        &self,
+        given: &Path,
+        canonical: &Path,
+        file_manifest: &[u8],
+    ) -> Result<(&'static abi::PluginDescriptor, abi::Manifest<'static>), Error> {
+        let mapped = os::map(given, canonical)?;
+        let shown = canonical.display();
+        let descriptor = mapped.descriptor().ok_or_else(|| {
+            Error::not_a_plugin(
+                given,
+                format_args!(
+                    "{shown} has a manifest section but no {} symbol",
+                    abi::DESCRIPTOR_SYMBOL
+                ),
+            )
+        })?;
+        if descriptor.magic != abi::MAGIC || descriptor.abi_version != abi::ABI_VERSION {
+            return Err(Error::not_a_plugin(
+                given,
+                format_args!(
+                    "the {} descriptor of {shown} is not a version {} descriptor",
+                    abi::DESCRIPTOR_SYMBOL,
+                    abi::ABI_VERSION
+                ),
+            ));
+        }
+        if descriptor.manifest.is_null() || descriptor.manifest_len != file_manifest.len() {
+            return Err(Error::not_a_plugin(
+                given,
+                format_args!("the mapped manifest of {shown} is not the one in the file"),
+            ));
+        }
+        // SAFETY: the descriptor's pointer and length describe the manifest static of the mapped
+        // library (checked non-null, length equal to the section's); the library is never
+        // unmapped, so the bytes live for the process and are never written.
+        let mapped_manifest: &'static [u8] =
+            unsafe { std::slice::from_raw_parts(descriptor.manifest, descriptor.manifest_len) };
+        if mapped_manifest != file_manifest {
+            return Err(Error::not_a_plugin(
+                given,
+                format_args!(
+                    "the mapped manifest of {shown} differs from the one in the file (was it replaced while loading?)"
+                ),
+            ));
+        }
+        let manifest = decode(given, mapped_manifest)?;
+        if descriptor.export_count != manifest.symbols.len()
+            || (descriptor.exports.is_null() && descriptor.export_count != 0)
+        {
+            return Err(Error::not_a_plugin(
+                given,
+                format_args!(
+                    "{shown} exports {} addresses for {} manifest symbols",
+                    descriptor.export_count,
+                    manifest.symbols.len()
+                ),
+            ));
+        }
+        if descriptor.init.is_some() != manifest.has_init {
+            return Err(Error::not_a_plugin(
+                given,
+                format_args!("the init entry of {shown} does not match its manifest"),
+            ));
+        }
+        if let Some(i) = exports(descriptor).iter().position(|e| e.0.is_null()) {
+            return Err(Error::not_a_plugin(
+                given,
+                format_args!(
+                    "{shown} exports a null address for {}",
+                    manifest.symbols[i].name
+                ),
+            ));
+        }
+        Ok((descriptor, manifest))
+    }
+}
+
+fn decode<'a>(given: &Path, bytes: &'a [u8]) -> Result<abi::Manifest<'a>, Error> {
+    abi::decode(bytes).map_err(|e| match e {
+        ManifestError::UnknownVersion(v) => Error::incompatible_abi(given, v, abi::ABI_VERSION),
+        other => Error::not_a_plugin(given, other),
+    })
+}
+
+fn exports(descriptor: &'static abi::PluginDescriptor) -> &'static [abi::Export] {
+    if descriptor.export_count == 0 {
+        return &[];
+    }
+    // SAFETY: checked in `map_checked`: the pointer is non-null and the table has one entry per
+    // manifest symbol; it is an immutable static of the never-unmapped library.
+    unsafe { std::slice::from_raw_parts(descriptor.exports, descriptor.export_count) }
+}
+
+fn symbols(
+    descriptor: &'static abi::PluginDescriptor,
+    manifest: &abi::Manifest<'static>,
+) -> HashMap<&'static str, Symbol> {
+    manifest
+        .symbols
+        .iter()
+        .zip(exports(descriptor))
+        .map(|(record, export)| {
+            // SAFETY: the address is the SDK's export for this manifest record (the descriptor
+            // matched the manifest read from the file, whose fingerprint matched this host); the
+            // library is never unmapped, so it stays valid for the process.
+            let symbol = unsafe {
+                Symbol::new(
+                    manifest.identity,
+                    record.name,
+                    record.kind,
+                    record.rust_type,
+                    record.size as usize,
+                    record.align as usize,
+                    export.0.cast_mut(),
+                )
+            };
+            (record.name, symbol)
+        })
+        .collect()
+}
