@@ -15,6 +15,7 @@
 //! | the SDK for plugin authors | [`sdk`] and the [`plugin!`] macro |
 //! | shared packages' source hashes (build scripts) | [`build`] and the [`package!`] macro |
 //! | which targets load plugins | [`platform`] |
+//! | loading a directory of plugins, failing soft | [`discovery`] |
 //! | the reference loader (feature `loader`, on by default) | `loader` ([`ReferenceLoader`]) |
 //!
 //! ## For host authors
@@ -43,6 +44,7 @@
 pub mod abi;
 pub mod build;
 pub mod contract;
+pub mod discovery;
 pub mod error;
 pub mod fingerprint;
 #[cfg(feature = "loader")]

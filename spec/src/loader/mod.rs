@@ -127,6 +127,29 @@ impl ReferenceLoader {
         &self.host
     }
 
+    /// Reads and validates a plugin's manifest from the file, without mapping it or running any
+    /// of its code (for `plugspec inspect`). Decode the bytes with [`abi::decode`].
+    pub fn inspect(path: &Path) -> Result<Vec<u8>, Error> {
+        let canonical = file::resolve(path)?;
+        let file = file::open_regular(path, &canonical)?;
+        let bytes = file::read_manifest(path, &canonical, file)?;
+        decode(path, &bytes)?;
+        Ok(bytes)
+    }
+
+    /// Whether this loader's host would accept the plugin at `path`, judged from the file alone
+    /// (nothing is mapped, nothing runs, nothing is cached): its manifest bytes, or the refusal
+    /// naming every difference (for `plugspec check`).
+    pub fn check(&self, path: &Path) -> Result<Vec<u8>, Error> {
+        let bytes = ReferenceLoader::inspect(path)?;
+        let manifest = decode(path, &bytes)?;
+        let differences = fingerprint::compare(&manifest.fingerprint, &self.host);
+        if !differences.is_empty() {
+            return Err(Error::version_mismatch(path, differences));
+        }
+        Ok(bytes)
+    }
+
     /// Steps 4 to 7 for a path this thread has claimed.
     fn load(&self, given: &Path, canonical: &Path) -> Result<LoadedPlugin, Error> {
         let file = file::open_regular(given, canonical)?;
