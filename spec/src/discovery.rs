@@ -5,11 +5,12 @@
 //! # #[cfg(feature = "loader")] {
 //! use plugspec::{Loader, ReferenceLoader, SymbolKind};
 //! let loader = ReferenceLoader::new();
-//! let found = plugspec::discovery::discover(&loader, "plugins".as_ref(), "plugin_entry", SymbolKind::Function);
+//! let found = plugspec::discovery::discover(&loader, "plugins".as_ref(), "plugin_entry", SymbolKind::Function)?;
 //! for skipped in &found.skipped {
 //!     eprintln!("skip {}: {}", skipped.path.display(), skipped.error);
 //! }
 //! # }
+//! # Ok::<(), plugspec::Error>(())
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -59,7 +60,10 @@ pub fn discover<L: Loader>(
 ) -> Result<Discovery<L::Plugin>, Error> {
     let extension = crate::platform::current().library_extension;
     let entries = std::fs::read_dir(dir).map_err(|e| {
-        Error::io(dir, format_args!("cannot read directory {}: {e}", dir.display()))
+        Error::io(
+            dir,
+            format_args!("cannot read directory {}: {e}", dir.display()),
+        )
     })?;
     let mut paths: Vec<PathBuf> = entries
         .filter_map(Result::ok)

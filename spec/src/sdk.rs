@@ -160,9 +160,8 @@ impl Host<'_> {
 #[doc(hidden)]
 pub unsafe fn run_init(host: *const HostContext, out: *mut Outcome, init: fn(&Host<'_>)) {
     // SAFETY: the caller passes a null or valid host context.
-    let host = Host {
-        context: unsafe { host.as_ref() },
-    };
+    let context = unsafe { host.as_ref() };
+    let host = Host { context };
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| init(&host)));
     // SAFETY: the caller passes an `out` valid for writes.
     let Some(out) = (unsafe { out.as_mut() }) else {

@@ -31,18 +31,18 @@ fn build(workspace: &str, target: &Path) -> Vec<PathBuf> {
         let message =
             message.unwrap_or_else(|e| panic!("build failed: {e}\n{}", diagnostics.join("\n")));
         match message.decode().expect("cargo's JSON") {
-            escargot::format::Message::CompilerArtifact(a) => {
-                if a.target.kind.iter().any(|k| k == "cdylib") {
-                    out.extend(
-                        a.filenames
-                            .iter()
-                            .filter(|f| {
-                                f.extension()
-                                    .is_some_and(|e| e == std::env::consts::DLL_EXTENSION)
-                            })
-                            .map(|f| f.to_path_buf()),
-                    );
-                }
+            escargot::format::Message::CompilerArtifact(a)
+                if a.target.kind.iter().any(|k| k == "cdylib") =>
+            {
+                out.extend(
+                    a.filenames
+                        .iter()
+                        .filter(|f| {
+                            f.extension()
+                                .is_some_and(|e| e == std::env::consts::DLL_EXTENSION)
+                        })
+                        .map(|f| f.to_path_buf()),
+                );
             }
             escargot::format::Message::CompilerMessage(m) => {
                 if let Some(r) = m.message.rendered {

@@ -134,7 +134,7 @@ pub(crate) fn release_identity(identity: &str, canonical: &Path) {
 impl Loading {
     /// Records the outcome: a plugin, a sticky failure (kept for later opens), or a failure that
     /// is not sticky (the entry is removed so that a retry loads afresh). Wakes every waiter.
-    pub(crate) fn finish(mut self, result: &Result<LoadedPlugin, Error>) {
+    pub(crate) fn finish(mut self, result: &Result<LoadedPlugin, Error>, keep_sticky: bool) {
         let Some(path) = self.path.take() else { return };
         let mut guard = lock();
         let registry = guard.get_or_insert_with(Registry::default);
@@ -142,7 +142,7 @@ impl Loading {
             Ok(plugin) => {
                 registry.by_path.insert(path, Entry::Ready(*plugin));
             }
-            Err(error) if error.kind().is_sticky() => {
+            Err(error) if keep_sticky && error.kind().is_sticky() => {
                 registry.by_path.insert(path, Entry::Failed(error.clone()));
             }
             Err(_) => {

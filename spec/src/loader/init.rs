@@ -15,11 +15,16 @@ use crate::error::{Error, ErrorKind};
 use super::ReferenceLoader;
 
 /// Calls `entry`; a panic inside it becomes [`ErrorKind::InitPanicked`] with its message.
-pub(crate) fn run(loader: &ReferenceLoader, given: &Path, entry: InitFn) -> Result<(), Error> {
+/// Without a loader (only under a deliberate fault) the plugin's init cannot open others.
+pub(crate) fn run(
+    loader: Option<&ReferenceLoader>,
+    given: &Path,
+    entry: InitFn,
+) -> Result<(), Error> {
     let context = HostContext {
         abi_version: crate::abi::ABI_VERSION,
-        data: (loader as *const ReferenceLoader).cast(),
-        open: Some(host_open),
+        data: loader.map_or(std::ptr::null(), |l| (l as *const ReferenceLoader).cast()),
+        open: loader.map(|_| host_open as _),
     };
     let mut outcome = Outcome::default();
     // SAFETY: `entry` is the init entry of a mapped plugin whose manifest and descriptor were

@@ -17,9 +17,13 @@
 //! cached; the rest are, and say `(previous failure)` when returned again.
 
 mod cache;
+mod faults;
 mod file;
 mod init;
 mod os;
+
+#[doc(hidden)]
+pub use faults::Fault;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -35,6 +39,7 @@ use crate::fingerprint::{self, HostConfig};
 #[derive(Debug, Clone, Default)]
 pub struct ReferenceLoader {
     host: HostConfig,
+    fault: Option<Fault>,
 }
 
 /// A loaded plugin: a copyable handle to data that lives for the rest of the process. Two handles
@@ -48,6 +53,8 @@ struct Inner {
     identity: &'static str,
     path: PathBuf,
     symbols: HashMap<&'static str, Symbol>,
+    /// Set only under [`Fault::LazyInit`] and [`Fault::ReinitOnReopen`]: the init entry.
+    faulty_init: Option<(abi::InitFn, std::sync::Once)>,
 }
 
 impl PartialEq for LoadedPlugin {
@@ -81,6 +88,11 @@ impl Plugin for LoadedPlugin {
     }
 
     fn lookup(&self, name: &str) -> Result<Symbol, Error> {
+        if let Some((entry, once)) = &self.inner.faulty_init {
+            once.call_once(|| {
+                let _ = init::run(None, &self.inner.path, *entry);
+            });
+        }
         match self.inner.symbols.get(name) {
             Some(symbol) => Ok(*symbol),
             None => Err(Error::symbol_not_found(name, self.inner.identity)),
@@ -92,7 +104,7 @@ impl Loader for ReferenceLoader {
     type Plugin = LoadedPlugin;
 
     fn with_host(host: HostConfig) -> Self {
-        ReferenceLoader { host }
+        ReferenceLoader { host, fault: None }
     }
 
     fn open(&self, path: &Path) -> Result<LoadedPlugin, Error> {
@@ -105,13 +117,23 @@ impl Loader for ReferenceLoader {
             ));
         }
         let canonical = file::resolve(path)?;
+        if self.fault == Some(Fault::NoLock) {
+            return self.load(path, &canonical);
+        }
         let loading = match cache::claim(path, &canonical)? {
-            cache::Claim::Ready(plugin) => return Ok(plugin),
+            cache::Claim::Ready(plugin) => {
+                if self.fault == Some(Fault::ReinitOnReopen)
+                    && let Some((entry, _)) = plugin.inner.faulty_init
+                {
+                    init::run(Some(self), path, entry)?;
+                }
+                return Ok(plugin);
+            }
             cache::Claim::Failed(error) => return Err(error),
             cache::Claim::Load(loading) => loading,
         };
         let result = self.load(path, &canonical);
-        loading.finish(&result);
+        loading.finish(&result, self.fault != Some(Fault::ForgetStickyFailures));
         result
     }
 }
@@ -120,6 +142,14 @@ impl ReferenceLoader {
     /// A loader for a host built like this crate, sharing only `plugspec`.
     pub fn new() -> ReferenceLoader {
         ReferenceLoader::with_host(HostConfig::new())
+    }
+
+    /// This loader, broken in one way (for the conformance suite's mutant zoo).
+    #[doc(hidden)]
+    #[cfg(feature = "faults")]
+    pub fn with_fault(mut self, fault: Fault) -> ReferenceLoader {
+        self.fault = Some(fault);
+        self
     }
 
     /// The host configuration plugins are checked against.
@@ -153,13 +183,18 @@ impl ReferenceLoader {
     /// Steps 4 to 7 for a path this thread has claimed.
     fn load(&self, given: &Path, canonical: &Path) -> Result<LoadedPlugin, Error> {
         let file = file::open_regular(given, canonical)?;
+        if self.fault == Some(Fault::MapBeforeCheck) {
+            os::map(given, canonical, true)?;
+        }
         let bytes = file::read_manifest(given, canonical, file)?;
         let manifest = decode(given, &bytes)?;
         let differences = fingerprint::compare(&manifest.fingerprint, &self.host);
-        if !differences.is_empty() {
+        if !differences.is_empty() && self.fault != Some(Fault::SkipFingerprint) {
             return Err(Error::version_mismatch(given, differences));
         }
-        if let Err(owner) = cache::reserve_identity(manifest.identity, canonical) {
+        if self.fault != Some(Fault::SkipIdentity)
+            && let Err(owner) = cache::reserve_identity(manifest.identity, canonical)
+        {
             return Err(Error::already_loaded(given, manifest.identity, &owner));
         }
         let identity = manifest.identity.to_string();
@@ -172,13 +207,32 @@ impl ReferenceLoader {
             }
         };
         let (descriptor, manifest) = mapped;
+        let mut faulty_init = None;
         if let Some(entry) = descriptor.init {
-            init::run(self, given, entry)?;
+            match self.fault {
+                Some(Fault::LazyInit) => faulty_init = Some((entry, std::sync::Once::new())),
+                Some(Fault::InitOnAnotherThread) => {
+                    let path = given.to_path_buf();
+                    std::thread::spawn(move || {
+                        std::thread::sleep(std::time::Duration::from_millis(50));
+                        let _ = init::run(None, &path, entry);
+                    });
+                }
+                _ => {
+                    init::run(Some(self), given, entry)?;
+                    if self.fault == Some(Fault::ReinitOnReopen) {
+                        let done = std::sync::Once::new();
+                        done.call_once(|| {});
+                        faulty_init = Some((entry, done));
+                    }
+                }
+            }
         }
         let inner = Inner {
             identity: manifest.identity,
             path: canonical.to_path_buf(),
             symbols: symbols(descriptor, &manifest),
+            faulty_init,
         };
         Ok(LoadedPlugin {
             inner: Box::leak(Box::new(inner)),
@@ -193,7 +247,7 @@ impl ReferenceLoader {
         canonical: &Path,
         file_manifest: &[u8],
     ) -> Result<(&'static abi::PluginDescriptor, abi::Manifest<'static>), Error> {
-        let mapped = os::map(given, canonical)?;
+        let mapped = os::map(given, canonical, self.fault != Some(Fault::NoNodelete))?;
         let shown = canonical.display();
         let descriptor = mapped.descriptor().ok_or_else(|| {
             Error::not_a_plugin(

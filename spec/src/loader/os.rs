@@ -19,20 +19,21 @@ pub(crate) struct Mapped {
 
 /// Maps the library at `canonical`. No plugspec code in it runs here (only the C runtime's and
 /// the plugin's ELF constructors, which the SDK never writes).
+///
+/// `nodelete` is always true except under the deliberate fault `NoNodelete`.
 #[cfg(unix)]
-pub(crate) fn map(given: &Path, canonical: &Path) -> Result<Mapped, Error> {
+pub(crate) fn map(given: &Path, canonical: &Path, nodelete: bool) -> Result<Mapped, Error> {
     use libloading::os::unix::{Library, RTLD_LOCAL, RTLD_NOW};
+    let flags = RTLD_NOW | RTLD_LOCAL | if nodelete { libc::RTLD_NODELETE } else { 0 };
     // SAFETY: mapping a library runs its constructors. The file was checked beforehand to carry a
     // plugspec manifest matching this host's fingerprint, so it is a plugin built for this host
     // by the SDK, which writes no constructors; that is the contract of loading plugins at all.
-    let library =
-        unsafe { Library::open(Some(canonical), RTLD_NOW | RTLD_LOCAL | libc::RTLD_NODELETE) }
-            .map_err(|e| {
-                Error::io(
-                    given,
-                    format_args!("the dynamic loader refused it: {}", error_chain(&e)),
-                )
-            })?;
+    let library = unsafe { Library::open(Some(canonical), flags) }.map_err(|e| {
+        Error::io(
+            given,
+            format_args!("the dynamic loader refused it: {}", error_chain(&e)),
+        )
+    })?;
     Ok(Mapped {
         library: Box::leak(Box::new(library)),
     })
@@ -40,7 +41,7 @@ pub(crate) fn map(given: &Path, canonical: &Path) -> Result<Mapped, Error> {
 
 /// Maps nothing: this platform does not load plugins (the loader refuses before getting here).
 #[cfg(not(unix))]
-pub(crate) fn map(given: &Path, _canonical: &Path) -> Result<Mapped, Error> {
+pub(crate) fn map(given: &Path, _canonical: &Path, _nodelete: bool) -> Result<Mapped, Error> {
     let platform = crate::platform::current();
     Err(Error::unsupported_platform(
         Some(given),
