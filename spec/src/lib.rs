@@ -50,7 +50,7 @@ pub mod fingerprint;
 #[cfg(feature = "loader")]
 pub mod loader;
 pub mod platform;
-// pub mod rules; (being written)
+pub mod rules;
 pub mod sdk;
 
 pub use contract::{Loader, Plugin, Symbol, SymbolKind};

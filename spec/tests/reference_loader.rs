@@ -12,61 +12,8 @@ use std::sync::atomic::{AtomicI32, Ordering};
 
 use plugspec::{ErrorKind, HostConfig, Loader, Plugin, ReferenceLoader};
 
-fn build(workspace: &str, target: &Path) -> Vec<PathBuf> {
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .join(workspace)
-        .join("Cargo.toml");
-    let messages = escargot::CargoBuild::new()
-        .manifest_path(&manifest)
-        .target_dir(target)
-        .args(["--workspace", "--lib"])
-        .env_remove("RUSTFLAGS")
-        .exec()
-        .expect("cargo runs");
-    let mut out = Vec::new();
-    let mut diagnostics = Vec::new();
-    // Drain every message: dropping the iterator early can deadlock.
-    for message in messages {
-        let message =
-            message.unwrap_or_else(|e| panic!("build failed: {e}\n{}", diagnostics.join("\n")));
-        match message.decode().expect("cargo's JSON") {
-            escargot::format::Message::CompilerArtifact(a)
-                if a.target.kind.iter().any(|k| k == "cdylib") =>
-            {
-                out.extend(
-                    a.filenames
-                        .iter()
-                        .filter(|f| {
-                            f.extension()
-                                .is_some_and(|e| e == std::env::consts::DLL_EXTENSION)
-                        })
-                        .map(|f| f.to_path_buf()),
-                );
-            }
-            escargot::format::Message::CompilerMessage(m) => {
-                if let Some(r) = m.message.rendered {
-                    diagnostics.push(r.to_string());
-                }
-            }
-            _ => {}
-        }
-    }
-    out
-}
-
-fn fixture(all: &[PathBuf], name: &str, dir: &Path) -> PathBuf {
-    let built = all
-        .iter()
-        .find(|p| {
-            p.file_stem()
-                .is_some_and(|s| s.to_string_lossy() == format!("lib{name}"))
-        })
-        .unwrap_or_else(|| panic!("fixture {name} was built"));
-    let copy = dir.join(built.file_name().unwrap());
-    std::fs::copy(built, &copy).unwrap();
-    copy
-}
+mod support;
+use support::{build, fixture};
 
 #[test]
 fn the_reference_loader_loads_checks_and_refuses() {
@@ -84,18 +31,7 @@ fn the_reference_loader_loads_checks_and_refuses() {
     unsafe { std::env::set_var("PLUGSPEC_INIT_LOG", &log) };
 
     // The host is built with the original fixture-common: declare the same source as shared.
-    let common = plugspec::Package {
-        name: "fixture-common",
-        version: "0.1.0",
-        hash: Box::leak(
-            plugspec::build::package_source_hash(
-                &Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/common"),
-            )
-            .unwrap()
-            .0
-            .into_boxed_str(),
-        ),
-    };
+    let common = support::common_package();
     let loader = ReferenceLoader::with_host(HostConfig::new().shared(common));
 
     // Load; call a function; variables both ways.
