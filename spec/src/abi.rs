@@ -272,6 +272,61 @@ pub enum ManifestError {
     },
 }
 
+impl fmt::Display for Manifest<'_> {
+    /// A human-readable description: identity, fingerprint, shared packages and exports (what
+    /// `plugspec inspect` prints).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let fp = &self.fingerprint;
+        let b = &fp.build;
+        writeln!(f, "identity:        {}", self.identity)?;
+        writeln!(f, "manifest ABI:    {ABI_VERSION}")?;
+        writeln!(
+            f,
+            "toolchain:       rustc {} ({})",
+            b.rustc_version, b.rustc_commit
+        )?;
+        writeln!(f, "target:          {}", b.target)?;
+        let features = if b.target_features.is_empty() {
+            "(none)"
+        } else {
+            b.target_features
+        };
+        writeln!(f, "target features: {features}")?;
+        writeln!(f, "panic strategy:  {}", b.panic)?;
+        match fp.api_version {
+            Some(v) => writeln!(f, "api version:     {v}")?,
+            None => writeln!(f, "api version:     (none)")?,
+        }
+        writeln!(f, "build id:        {}", fp.build_id.unwrap_or("(none)"))?;
+        writeln!(
+            f,
+            "init:            {}",
+            if self.has_init { "yes" } else { "no" }
+        )?;
+        writeln!(f, "shared packages:")?;
+        for p in &fp.packages {
+            writeln!(f, "  {} {} #{}", p.name, p.version, p.hash)?;
+        }
+        writeln!(f, "exports:")?;
+        if self.symbols.is_empty() {
+            writeln!(f, "  (none)")?;
+        }
+        for s in &self.symbols {
+            let storage = match s.storage {
+                Storage::Code => String::new(),
+                Storage::StaticMut => ", static mut".to_string(),
+                Storage::InteriorMutable => ", interior-mutable static".to_string(),
+            };
+            writeln!(
+                f,
+                "  {} {}: {} (size {}, align {}{storage})",
+                s.kind, s.name, s.rust_type, s.size, s.align
+            )?;
+        }
+        Ok(())
+    }
+}
+
 impl fmt::Display for ManifestError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -744,6 +799,22 @@ mod tests {
                 what: "identity is not UTF-8".into()
             }
         );
+    }
+
+    #[test]
+    fn a_manifest_describes_itself() {
+        let text = decode(&BYTES).unwrap().to_string();
+        assert!(text.starts_with("identity:        test.plugin\n"), "{text}");
+        assert!(text.contains("api version:     3\n"), "{text}");
+        assert!(
+            text.contains("  function add: extern \"C\" fn(i32, i32) -> i32 (size 8, align 8)\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("  variable V: i32 (size 4, align 4, static mut)\n"),
+            "{text}"
+        );
+        assert!(text.contains("  common 0.1.0 #00ff\n"), "{text}");
     }
 
     #[test]
