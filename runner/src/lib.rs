@@ -1,1 +1,99 @@
-//! The plugspec conformance runner (work in progress).
+//! # plugspec-runner — the conformance suite for runtime plugin loaders
+//!
+//! The runner checks a [`plugspec::Loader`] against the rules of `spec/SPEC.md`: it builds the
+//! fixture plugins, runs every case of `conformance/` in a fresh child process, judges what the
+//! child observed against what the case expects, compares the observed transcript with a
+//! reviewed snapshot, and reports per case and per rule.
+//!
+//! ## Checking your loader (about ten lines)
+//!
+//! ```toml
+//! # Cargo.toml of your loader crate
+//! [dev-dependencies]
+//! plugspec-runner = { git = "…" }   # or a path
+//!
+//! [[test]]
+//! name = "conformance"
+//! harness = false
+//! ```
+//!
+//! ```no_run
+//! // tests/conformance.rs
+//! # mod my_crate { pub type MyLoader = plugspec::ReferenceLoader; }
+//! fn main() {
+//!     plugspec_runner::Harness::<my_crate::MyLoader>::new()
+//!         .known_failures("tests/known-failures.toml") // optional
+//!         .run(); // parses libtest args; in child mode runs the child instead; exits
+//! }
+//! ```
+//!
+//! Then `cargo test --test conformance` (or `cargo nextest run`) runs one trial per case, named
+//! `<area>/<ID>-<slug>` (`open/OPN-0003-byte-copy-already-loaded`), so filters, `--exact`,
+//! `--list` and `--ignored` work. Your loader is built with
+//! `L::with_host(HostConfig::new().shared(fixture_common::PACKAGE))` — the fixtures' shared
+//! package, which this runner is built against too — plus what a case's `[host]` requires.
+//!
+//! * **Snapshots**: each case's transcript (steps, outcomes, error kinds, messages, values,
+//!   paths normalised) is an insta snapshot in `<your crate>/tests/snapshots/plugspec/`. Review
+//!   them with `cargo insta review` or `cargo insta accept`; with `CI=true` a missing or changed
+//!   snapshot fails the case. Messages are never judged: only the snapshot records them.
+//! * **Known failures** ([`expectations`]): `[[failure]] id, reason, link?, platform?`. A listed
+//!   case that fails shows as ignored with "known failure"; one that passes is an error, and so
+//!   is an unknown ID.
+//! * **Allocation counting** ([`CountingAllocator`]): install it as the `#[global_allocator]` of
+//!   the test binary, or the cases that measure allocations are ignored.
+//! * **Time limit**: 30 s per child, `PLUGSPEC_CASE_TIMEOUT=<seconds>` to change it.
+//!
+//! ## How a case runs
+//!
+//! | concern | module |
+//! |---|---|
+//! | the case format and its validation | [`case`] (`conformance/<area>/<ID>-<slug>.toml`) |
+//! | which fixtures exist, building them once per process | [`fixtures`], [`cargo`] |
+//! | the parent↔child protocol (versioned JSON lines) | [`protocol`] |
+//! | the child: steps against `L`, observations back | [`child`], [`fileops`] |
+//! | the parent: scratch dir, child process, time limit | [`run`] |
+//! | observations vs expectations → verdict | [`judge`] |
+//! | transcripts and snapshots | [`snapshot`], [`normalize`] |
+//! | known failures | [`expectations`] |
+//! | rule coverage, the per-rule report | [`coverage`], [`report`] |
+//! | libtest-mimic trials | [`harness`] |
+//!
+//! 1. **List** (no build, no child): read the fixture sources and the cases, validate them
+//!    (unknown fields, rule IDs, fixtures, handle names, error kinds…), make one trial per case;
+//!    cases that do not apply here (platform, capability, no C compiler) are ignored with the
+//!    reason.
+//! 2. **Build** on first use: each fixture workspace once per process, with escargot, into
+//!    `<target>/plugspec-fixtures/<workspace>`; compiler diagnostics are shown on failure.
+//! 3. **Run** each repetition (`repeat = N`) in a fresh scratch directory holding the case's own
+//!    copies of its fixtures, in a fresh child: the test binary re-executed with
+//!    `PLUGSPEC_RUNNER_CHILD` set. The child gets the steps — never the expectations — and
+//!    answers one observation per step. A crash, abort, timeout, protocol error or non-zero
+//!    exit is a failure carrying the child's standard error.
+//! 4. **Judge** in the parent: error kinds, handle identity (`==`), values, init log, mapping.
+//! 5. **Snapshot** the normalised transcript; apply known failures; **report** per rule.
+//!
+//! The binary `plugspec` (`cargo run -p plugspec-runner --release`) runs the suite against the
+//! reference loader and prints the per-rule report; `plugspec list` and `plugspec rules` list
+//! cases and rules.
+
+pub mod alloc;
+pub mod cargo;
+pub mod case;
+pub mod child;
+pub mod coverage;
+pub mod expectations;
+pub mod fileops;
+pub mod fixtures;
+pub mod harness;
+pub mod judge;
+pub mod normalize;
+pub mod platforms;
+pub mod protocol;
+pub mod report;
+pub mod run;
+pub mod snapshot;
+
+pub use alloc::CountingAllocator;
+pub use harness::Harness;
+pub use report::Report;

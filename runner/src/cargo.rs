@@ -1,0 +1,171 @@
+//! Building fixture plugins: `cargo build --workspace --lib` through escargot for a fixture
+//! workspace, and `cc -shared -fPIC` for the C fixtures.
+//!
+//! Every build message is drained (dropping escargot's message iterator early can deadlock on a
+//! full pipe), and compiler diagnostics (`rendered`) are collected so that a failed build shows
+//! them: escargot's own error holds only cargo's stderr summary.
+
+use std::collections::BTreeMap;
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The cdylibs one cargo invocation produced, by library target name (`fx_basic`).
+#[derive(Debug, Clone, Default)]
+pub struct Built {
+    /// Library target name → artifact path (inside the build's target directory).
+    pub cdylibs: BTreeMap<String, PathBuf>,
+    /// Whether every artifact was fresh (nothing was compiled).
+    pub fresh: bool,
+}
+
+/// Builds every library of the cargo workspace at `manifest` into `target_dir`.
+///
+/// `RUSTFLAGS` is passed through from the environment, so that fixtures are built with the
+/// same flags as the host running them (flags that change target features change the
+/// fingerprint).
+pub fn build_workspace(manifest: &Path, target_dir: &Path) -> Result<Built, String> {
+    let mut build = escargot::CargoBuild::new()
+        .manifest_path(manifest)
+        .target_dir(target_dir)
+        .args(["--workspace", "--lib"]);
+    if ci() {
+        build = build.arg("--locked");
+    }
+    let messages = build.exec().map_err(|e| {
+        format!(
+            "cannot run cargo for {}: {}",
+            manifest.display(),
+            error_chain(&e)
+        )
+    })?;
+    let mut built = Built {
+        fresh: true,
+        ..Built::default()
+    };
+    let mut diagnostics = Vec::new();
+    let mut failure = None;
+    // Drain every message, even after a failure: dropping the iterator early can deadlock.
+    for message in messages {
+        let message = match message {
+            Ok(m) => m,
+            Err(e) => {
+                failure.get_or_insert_with(|| error_chain(&e));
+                continue;
+            }
+        };
+        match message.decode() {
+            Ok(escargot::format::Message::CompilerArtifact(artifact)) => {
+                built.fresh &= artifact.fresh;
+                if artifact.target.kind.iter().any(|k| k == "cdylib")
+                    && let Some(file) = artifact.filenames.iter().find(|p| {
+                        p.extension() == Some(OsStr::new(std::env::consts::DLL_EXTENSION))
+                    })
+                {
+                    built
+                        .cdylibs
+                        .insert(artifact.target.name.to_string(), file.to_path_buf());
+                }
+            }
+            Ok(escargot::format::Message::CompilerMessage(m)) => {
+                if let Some(rendered) = m.message.rendered {
+                    diagnostics.push(rendered.to_string());
+                }
+            }
+            Ok(_) => {}
+            Err(e) => {
+                failure.get_or_insert_with(|| format!("cannot decode cargo's output: {e}"));
+            }
+        }
+    }
+    if let Some(failure) = failure {
+        let errors: Vec<&String> = diagnostics
+            .iter()
+            .filter(|d| d.starts_with("error"))
+            .collect();
+        let shown = if errors.is_empty() {
+            diagnostics.iter().collect()
+        } else {
+            errors
+        };
+        return Err(format!(
+            "building the fixtures of {} failed: {failure}\n{}",
+            manifest.display(),
+            shown
+                .into_iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>()
+                .join("\n")
+        ));
+    }
+    Ok(built)
+}
+
+fn ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && v != "false")
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    // escargot's Display strings are swapped between kinds; the source carries the real text.
+    let mut text = Vec::new();
+    let mut source = Some(e);
+    while let Some(s) = source {
+        text.push(s.to_string());
+        source = s.source();
+    }
+    text.join(": ")
+}
+
+/// The C compiler to use: `$CC`, else `cc`, if it is on `PATH` (found without running it, so
+/// that listing trials spawns nothing).
+pub fn c_compiler() -> Option<PathBuf> {
+    let name = std::env::var_os("CC").unwrap_or_else(|| "cc".into());
+    let candidate = PathBuf::from(&name);
+    if candidate.is_absolute() {
+        return candidate.is_file().then_some(candidate);
+    }
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|dir| dir.join(&name))
+        .find(|p| p.is_file())
+}
+
+/// Compiles one C source into a shared library in `out_dir`: `cc -shared -fPIC -o lib<stem>.<ext>`.
+pub fn build_c(compiler: &Path, source: &Path, out_dir: &Path) -> Result<PathBuf, String> {
+    let stem = source
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .ok_or_else(|| format!("{}: the file name is not UTF-8", source.display()))?;
+    std::fs::create_dir_all(out_dir)
+        .map_err(|e| format!("cannot create {}: {e}", out_dir.display()))?;
+    let out = out_dir.join(format!(
+        "{}{stem}.{}",
+        std::env::consts::DLL_PREFIX,
+        std::env::consts::DLL_EXTENSION
+    ));
+    let fresh = match (std::fs::metadata(source), std::fs::metadata(&out)) {
+        (Ok(s), Ok(o)) => matches!((s.modified(), o.modified()), (Ok(s), Ok(o)) if o >= s),
+        _ => false,
+    };
+    if fresh {
+        return Ok(out);
+    }
+    // Build into a temporary name and rename, so that a concurrent reader never sees half a file.
+    let tmp = out.with_extension(format!("tmp{}", std::process::id()));
+    let output = Command::new(compiler)
+        .args(["-shared", "-fPIC", "-o"])
+        .arg(&tmp)
+        .arg(source)
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", compiler.display()))?;
+    if !output.status.success() {
+        return Err(format!(
+            "{} -shared -fPIC {} failed ({}):\n{}",
+            compiler.display(),
+            source.display(),
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    std::fs::rename(&tmp, &out).map_err(|e| format!("cannot rename to {}: {e}", out.display()))?;
+    Ok(out)
+}

@@ -1,0 +1,651 @@
+//! The child: the Rust driver of the protocol. It reads one run request, carries out each step
+//! against a `L: plugspec::Loader`, and reports what it observed. It is never told what the
+//! case expects.
+//!
+//! The child is the harness binary itself, re-executed by the parent with
+//! [`CHILD_ENV`](crate::protocol::CHILD_ENV) set; [`crate::Harness::run`] notices and calls
+//! [`main`].
+
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::Barrier;
+use std::time::Instant;
+
+use plugspec::{Error, HostConfig, Loader, Plugin, Symbol, SymbolKind};
+
+use crate::case::{HostSpec, Op};
+use crate::protocol::{
+    CHILD_ENV, Message, Observation, ObservedError, ObservedSkip, ObservedSymbol, PROTOCOL_VERSION,
+    Request, ThreadObservation,
+};
+
+/// Whether this process was started as a child by the runner.
+pub fn is_child() -> bool {
+    std::env::var_os(CHILD_ENV).is_some()
+}
+
+/// The host configuration a case's loader is built with: the fixtures' shared package
+/// (`fixture-common`, which this runner is built against too) plus what the case requires.
+pub fn host_config(host: &HostSpec) -> HostConfig {
+    let mut config = HostConfig::new().shared(fixture_common::PACKAGE);
+    if let Some(v) = host.api_version {
+        config = config.require_api_version(v);
+    }
+    if let Some(b) = &host.build_id {
+        config = config.pin_build_id(b.clone());
+    }
+    config
+}
+
+/// Runs the child: reads the request from standard input, answers on standard output, exits.
+pub fn main<L: Loader>() -> ! {
+    let out = protocol_output();
+    let code = match serve::<L>(out) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("plugspec child: {e}");
+            3
+        }
+    };
+    std::process::exit(code)
+}
+
+/// Keeps the real standard output for the protocol and points file descriptor 1 at standard
+/// error, so that anything a plugin prints cannot corrupt the protocol.
+#[cfg(unix)]
+fn protocol_output() -> Box<dyn Write> {
+    use std::os::fd::FromRawFd;
+    // SAFETY: plain descriptor calls on 0..=2, which the process owns; nothing has written to
+    // standard output yet, so no buffered bytes are lost when descriptor 1 is redirected.
+    unsafe {
+        let fd = libc::dup(1);
+        if fd >= 0 && libc::dup2(2, 1) >= 0 {
+            // SAFETY: `fd` is a fresh descriptor this function owns from here on.
+            return Box::new(std::fs::File::from_raw_fd(fd));
+        }
+    }
+    Box::new(std::io::stdout())
+}
+
+#[cfg(not(unix))]
+fn protocol_output() -> Box<dyn Write> {
+    Box::new(std::io::stdout())
+}
+
+fn send(out: &mut dyn Write, message: &Message) -> Result<(), String> {
+    let line = serde_json::to_string(message).map_err(|e| e.to_string())?;
+    writeln!(out, "{line}")
+        .and_then(|()| out.flush())
+        .map_err(|e| format!("cannot write to the parent: {e}"))
+}
+
+fn serve<L: Loader>(mut out: Box<dyn Write>) -> Result<(), String> {
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| format!("cannot read the request: {e}"))?;
+    let request: Request =
+        serde_json::from_str(&line).map_err(|e| format!("malformed request: {e}"))?;
+    let Request::Run {
+        protocol,
+        host,
+        steps,
+        ..
+    } = request;
+    if protocol != PROTOCOL_VERSION {
+        return Err(format!(
+            "the parent speaks protocol {protocol}, this driver {PROTOCOL_VERSION}"
+        ));
+    }
+    send(
+        &mut *out,
+        &Message::Hello {
+            protocol: PROTOCOL_VERSION,
+            driver: format!("plugspec-runner {}", env!("CARGO_PKG_VERSION")),
+            loader: std::any::type_name::<L>().to_string(),
+        },
+    )?;
+    let mut state = State::<L> {
+        loader: L::with_host(host_config(&host)),
+        plugins: Vec::new(),
+        symbols: Vec::new(),
+    };
+    for (index, op) in steps.iter().enumerate() {
+        let started = Instant::now();
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| state.step(op)));
+        let mut observation = match result {
+            Ok(o) => o,
+            Err(payload) => Observation {
+                panic: Some(plugspec::sdk::panic_message(payload.as_ref())),
+                ..Observation::default()
+            },
+        };
+        observation.step = index;
+        observation.duration_us = started.elapsed().as_micros() as u64;
+        let stop = observation.panic.is_some();
+        send(&mut *out, &Message::Observation(Box::new(observation)))?;
+        if stop {
+            break;
+        }
+    }
+    send(&mut *out, &Message::Done)
+}
+
+struct State<L: Loader> {
+    loader: L,
+    plugins: Vec<(String, L::Plugin)>,
+    symbols: Vec<(String, Symbol)>,
+}
+
+fn observed(e: &Error) -> ObservedError {
+    ObservedError {
+        kind: e.kind().as_str().to_string(),
+        message: e.to_string(),
+        path: e.path().map(|p| p.display().to_string()),
+        previous_failure: e.is_previous_failure(),
+    }
+}
+
+fn harness_error(e: impl std::fmt::Display) -> Observation {
+    Observation {
+        harness_error: Some(e.to_string()),
+        ..Observation::default()
+    }
+}
+
+/// Written types without white space, for matching.
+fn squash(t: &str) -> String {
+    t.chars().filter(|c| !c.is_whitespace()).collect()
+}
+
+const FN_VOID_I32: &str = "extern\"C\"fn()->i32";
+const FN_I32_VOID: &str = "extern\"C\"fn(i32)";
+const FN_I32_I32: &str = "extern\"C\"fn(i32)->i32";
+const FN_I32_I32_I32: &str = "extern\"C\"fn(i32,i32)->i32";
+
+fn is_atomic_i32(t: &str) -> bool {
+    t == "AtomicI32" || t.ends_with("::AtomicI32")
+}
+
+/// The constant the host function written by `write … host_fn = N` returns.
+static HOST_FN_VALUE: AtomicI32 = AtomicI32::new(0);
+
+extern "C" fn host_fn() -> i32 {
+    HOST_FN_VALUE.load(Ordering::SeqCst)
+}
+
+/// A typed lookup: checks kind, written type and, for the types the driver knows, size and
+/// alignment through the matching Rust type.
+fn typed_check(symbol: &Symbol, kind: SymbolKind, ty: &str) -> Result<(), Error> {
+    macro_rules! function {
+        ($t:ty) => {
+            // SAFETY: the written type passed is `ty`, whose squashed form is `$t`'s; `function`
+            // only succeeds when the plugin declared that written type, and the pointer is
+            // never called here.
+            unsafe { symbol.function::<$t>(ty) }.map(|_| ())
+        };
+    }
+    macro_rules! variable {
+        ($t:ty) => {
+            symbol.variable_ptr::<$t>(ty).map(|_| ())
+        };
+    }
+    match (kind, squash(ty).as_str()) {
+        (SymbolKind::Function, FN_VOID_I32) => function!(extern "C" fn() -> i32),
+        (SymbolKind::Function, FN_I32_VOID) => function!(extern "C" fn(i32)),
+        (SymbolKind::Function, FN_I32_I32) => function!(extern "C" fn(i32) -> i32),
+        (SymbolKind::Function, FN_I32_I32_I32) => function!(extern "C" fn(i32, i32) -> i32),
+        (SymbolKind::Variable, "i32") => variable!(i32),
+        (SymbolKind::Variable, "i64") => variable!(i64),
+        (SymbolKind::Variable, "u8") => variable!(u8),
+        (SymbolKind::Variable, "u32") => variable!(u32),
+        (SymbolKind::Variable, "u64") => variable!(u64),
+        (SymbolKind::Variable, t) if is_atomic_i32(t) => variable!(AtomicI32),
+        (SymbolKind::Variable, FN_VOID_I32) => variable!(extern "C" fn() -> i32),
+        _ => symbol.check_type(kind, ty),
+    }
+}
+
+/// Reads an `i32` or `AtomicI32` variable.
+fn read_variable(symbol: &Symbol) -> Result<i32, String> {
+    let ty = symbol.rust_type();
+    let squashed = squash(ty);
+    if squashed == "i32" {
+        let ptr = symbol.variable_ptr::<i32>(ty).map_err(|e| e.to_string())?;
+        // SAFETY: the plugin declared an `i32` of this size and alignment at this address, which
+        // stays mapped for the process; a volatile read of a plugin static the case's steps use
+        // from one thread at a time.
+        Ok(unsafe { ptr.read_volatile() })
+    } else if is_atomic_i32(&squashed) {
+        // SAFETY: the plugin declared an `AtomicI32` (checked by kind, type, size, alignment).
+        let atomic = unsafe { symbol.variable::<AtomicI32>(ty) }.map_err(|e| e.to_string())?;
+        Ok(atomic.load(Ordering::SeqCst))
+    } else {
+        Err(format!(
+            "the driver reads only i32 and AtomicI32 variables, not {} {ty}",
+            symbol.kind()
+        ))
+    }
+}
+
+impl<L: Loader> State<L> {
+    fn plugin(&self, name: &str) -> Result<&L::Plugin, String> {
+        self.plugins
+            .iter()
+            .rev()
+            .find(|(n, _)| n == name)
+            .map(|(_, p)| p)
+            .ok_or_else(|| format!("no handle named {name:?}"))
+    }
+
+    fn symbol(&self, name: &str) -> Result<Symbol, String> {
+        self.symbols
+            .iter()
+            .rev()
+            .find(|(n, _)| n == name)
+            .map(|(_, s)| *s)
+            .ok_or_else(|| format!("no symbol named {name:?}"))
+    }
+
+    fn identical_to(&self, plugin: &L::Plugin) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .plugins
+            .iter()
+            .filter(|(_, p)| p == plugin)
+            .map(|(n, _)| n.clone())
+            .collect();
+        names.dedup();
+        names
+    }
+
+    fn bind_plugin(&mut self, name: &Option<String>, plugin: L::Plugin) {
+        if let Some(name) = name {
+            self.plugins.retain(|(n, _)| n != name);
+            self.plugins.push((name.clone(), plugin));
+        }
+    }
+
+    fn step(&mut self, op: &Op) -> Observation {
+        match self.try_step(op) {
+            Ok(o) => o,
+            Err(e) => harness_error(e),
+        }
+    }
+
+    fn try_step(&mut self, op: &Op) -> Result<Observation, String> {
+        Ok(match op {
+            Op::Open { path, bind, .. } => {
+                let path = path.as_deref().ok_or("open without a path")?;
+                match self.loader.open(Path::new(path)) {
+                    Ok(plugin) => {
+                        let o = Observation {
+                            identity: Some(plugin.identity().to_string()),
+                            identical_to: self.identical_to(&plugin),
+                            ..Observation::default()
+                        };
+                        self.bind_plugin(bind, plugin);
+                        o
+                    }
+                    Err(e) => Observation {
+                        error: Some(observed(&e)),
+                        ..Observation::default()
+                    },
+                }
+            }
+            Op::OpenConcurrent {
+                path,
+                threads,
+                bind,
+                read_after,
+                ..
+            } => self.open_concurrent(
+                path.as_deref().ok_or("open_concurrent without a path")?,
+                *threads as usize,
+                bind,
+                read_after.as_deref(),
+            )?,
+            Op::Lookup {
+                plugin,
+                name,
+                bind,
+                kind,
+                rust_type,
+            } => {
+                let plugin = self.plugin(plugin)?.clone();
+                let counting = crate::alloc::is_counting();
+                let before = crate::alloc::thread_allocations();
+                let result = plugin.lookup(name);
+                let allocations = crate::alloc::thread_allocations() - before;
+                let result = result.and_then(|symbol| match rust_type {
+                    None => Ok(symbol),
+                    Some(ty) => {
+                        let kind = kind.map(|k| k.symbol_kind()).unwrap_or_else(|| {
+                            if ty.trim_start().starts_with("extern") {
+                                SymbolKind::Function
+                            } else {
+                                SymbolKind::Variable
+                            }
+                        });
+                        typed_check(&symbol, kind, ty).map(|()| symbol)
+                    }
+                });
+                match result {
+                    Ok(symbol) => {
+                        let same_address_as = self
+                            .symbols
+                            .iter()
+                            .filter(|(_, s)| s.address() == symbol.address())
+                            .map(|(n, _)| n.clone())
+                            .collect();
+                        let name = bind.clone().unwrap_or_else(|| name.clone());
+                        self.symbols.retain(|(n, _)| *n != name);
+                        self.symbols.push((name, symbol));
+                        Observation {
+                            symbol: Some(ObservedSymbol {
+                                kind: symbol.kind().as_str().to_string(),
+                                rust_type: symbol.rust_type().to_string(),
+                                same_address_as,
+                            }),
+                            allocations: counting.then_some(allocations),
+                            ..Observation::default()
+                        }
+                    }
+                    Err(e) => Observation {
+                        error: Some(observed(&e)),
+                        ..Observation::default()
+                    },
+                }
+            }
+            Op::Call { symbol, args } => Observation {
+                value: call(&self.symbol(symbol)?, args)?,
+                ..Observation::default()
+            },
+            Op::Read { symbol } => Observation {
+                value: Some(read_variable(&self.symbol(symbol)?)?),
+                ..Observation::default()
+            },
+            Op::Write {
+                symbol,
+                value,
+                host_fn: returns,
+            } => {
+                let symbol = self.symbol(symbol)?;
+                write_variable(&symbol, *value, *returns)?;
+                Observation::default()
+            }
+            Op::Drop { handles } => {
+                self.plugins.retain(|(n, _)| !handles.contains(n));
+                Observation::default()
+            }
+            Op::Env { name, value } => {
+                // SAFETY: the case format allows `env` only before the first loader operation,
+                // and the driver runs steps on its main thread: no other thread of this
+                // process exists yet that could read the environment concurrently.
+                unsafe { std::env::set_var(name, value) };
+                Observation::default()
+            }
+            Op::Mapped { path } => Observation {
+                mapped: Some(is_mapped(Path::new(path))),
+                ..Observation::default()
+            },
+            Op::InitLog {} => {
+                let log = std::env::var_os(fixture_common::INIT_LOG_ENV)
+                    .ok_or("PLUGSPEC_INIT_LOG is not set")?;
+                let text = std::fs::read_to_string(&log).unwrap_or_default();
+                Observation {
+                    lines: Some(text.lines().map(str::to_string).collect()),
+                    ..Observation::default()
+                }
+            }
+            Op::Sleep { ms } => {
+                std::thread::sleep(std::time::Duration::from_millis(*ms));
+                Observation::default()
+            }
+            Op::Discover { dir, entry, kind } => {
+                match plugspec::discovery::discover(
+                    &self.loader,
+                    Path::new(dir),
+                    entry,
+                    kind.symbol_kind(),
+                ) {
+                    Ok(found) => Observation {
+                        loaded: Some(found.loaded.iter().map(|f| file_name(&f.path)).collect()),
+                        skipped: Some(
+                            found
+                                .skipped
+                                .iter()
+                                .map(|s| ObservedSkip {
+                                    file: file_name(&s.path),
+                                    error: observed(&s.error),
+                                })
+                                .collect(),
+                        ),
+                        ..Observation::default()
+                    },
+                    Err(e) => Observation {
+                        error: Some(observed(&e)),
+                        ..Observation::default()
+                    },
+                }
+            }
+            Op::Inspect { path } => inspect(Path::new(path)),
+            file_op => {
+                crate::fileops::apply(file_op)?;
+                Observation::default()
+            }
+        })
+    }
+
+    fn open_concurrent(
+        &mut self,
+        path: &str,
+        threads: usize,
+        bind: &Option<String>,
+        read_after: Option<&str>,
+    ) -> Result<Observation, String> {
+        let barrier = Barrier::new(threads);
+        let loader = &self.loader;
+        let results: Vec<(Result<L::Plugin, Error>, Option<Result<i32, String>>)> =
+            std::thread::scope(|s| {
+                let handles: Vec<_> = (0..threads)
+                    .map(|_| {
+                        s.spawn(|| {
+                            barrier.wait();
+                            let result = loader.open(Path::new(path));
+                            let read = match (&result, read_after) {
+                                (Ok(p), Some(var)) => Some(
+                                    p.lookup(var)
+                                        .map_err(|e| e.to_string())
+                                        .and_then(|s| read_variable(&s)),
+                                ),
+                                _ => None,
+                            };
+                            (result, read)
+                        })
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+                    .collect()
+            });
+        let first = results.iter().find_map(|(r, _)| r.as_ref().ok()).cloned();
+        let mut observation = Observation::default();
+        let mut per_thread = Vec::new();
+        for (result, read) in &results {
+            let read = match read {
+                Some(Err(e)) => return Err(format!("read_after: {e}")),
+                Some(Ok(v)) => Some(*v),
+                None => None,
+            };
+            per_thread.push(ThreadObservation {
+                error: result.as_ref().err().map(observed),
+                read,
+                same_as_first: matches!((result, &first), (Ok(p), Some(f)) if p == f),
+            });
+        }
+        observation.error = per_thread.iter().find_map(|t| t.error.clone());
+        if let Some(first) = first {
+            observation.identity = Some(first.identity().to_string());
+            observation.identical_to = self.identical_to(&first);
+            self.bind_plugin(bind, first);
+        }
+        observation.threads = Some(per_thread);
+        Ok(observation)
+    }
+}
+
+fn file_name(p: &Path) -> String {
+    p.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| p.display().to_string())
+}
+
+fn call(symbol: &Symbol, args: &[i32]) -> Result<Option<i32>, String> {
+    let ty = symbol.rust_type();
+    let err = |e: Error| e.to_string();
+    macro_rules! get {
+        ($t:ty) => {
+            // SAFETY: the squashed written type the plugin declared is `$t`'s (matched below),
+            // so the function at this address has type `$t`; the library is never unloaded.
+            unsafe { symbol.function::<$t>(ty) }.map_err(err)?
+        };
+    }
+    Ok(match (squash(ty).as_str(), args) {
+        (FN_VOID_I32, []) => Some(get!(extern "C" fn() -> i32)()),
+        (FN_I32_VOID, [a]) => {
+            get!(extern "C" fn(i32))(*a);
+            None
+        }
+        (FN_I32_I32, [a]) => Some(get!(extern "C" fn(i32) -> i32)(*a)),
+        (FN_I32_I32_I32, [a, b]) => Some(get!(extern "C" fn(i32, i32) -> i32)(*a, *b)),
+        _ => {
+            return Err(format!(
+                "the driver cannot call a {} {ty} with {} argument(s)",
+                symbol.kind(),
+                args.len()
+            ));
+        }
+    })
+}
+
+fn write_variable(symbol: &Symbol, value: Option<i32>, returns: Option<i32>) -> Result<(), String> {
+    let ty = symbol.rust_type();
+    let squashed = squash(ty);
+    match (value, returns) {
+        (Some(v), None) if squashed == "i32" => {
+            let ptr = symbol.variable_ptr::<i32>(ty).map_err(|e| e.to_string())?;
+            // SAFETY: as in `read_variable`: the plugin's own writable `i32` storage.
+            unsafe { ptr.write_volatile(v) };
+            Ok(())
+        }
+        (Some(v), None) if is_atomic_i32(&squashed) => {
+            // SAFETY: the plugin declared an `AtomicI32` (checked by kind, type and layout).
+            let atomic = unsafe { symbol.variable::<AtomicI32>(ty) }.map_err(|e| e.to_string())?;
+            atomic.store(v, Ordering::SeqCst);
+            Ok(())
+        }
+        (None, Some(r)) if squashed == FN_VOID_I32 => {
+            let ptr = symbol
+                .variable_ptr::<extern "C" fn() -> i32>(ty)
+                .map_err(|e| e.to_string())?;
+            HOST_FN_VALUE.store(r, Ordering::SeqCst);
+            // SAFETY: the plugin declared a variable of exactly this function-pointer type at
+            // this address; it is writable storage (the SDK rejects immutable statics).
+            unsafe { ptr.write_volatile(host_fn) };
+            Ok(())
+        }
+        _ => Err(format!(
+            "the driver writes i32/AtomicI32 values and extern \"C\" fn() -> i32 host functions, not into a {} {ty}",
+            symbol.kind()
+        )),
+    }
+}
+
+/// Whether a library is mapped into this process: `/proc/self/maps` on Linux, a
+/// `dlopen(RTLD_NOLOAD)` (whose extra reference is released again) elsewhere.
+fn is_mapped(path: &Path) -> bool {
+    let path: PathBuf = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    if cfg!(target_os = "linux")
+        && let Ok(maps) = std::fs::read_to_string("/proc/self/maps")
+    {
+        let want = path.display().to_string();
+        let deleted = format!("{want} (deleted)");
+        return maps.lines().any(|l| {
+            let l = l.trim_end();
+            l.ends_with(&deleted) || l.ends_with(&want)
+        });
+    }
+    dlopen_noload(&path)
+}
+
+#[cfg(unix)]
+fn dlopen_noload(path: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(c) = std::ffi::CString::new(path.as_os_str().as_bytes()) else {
+        return false;
+    };
+    // SAFETY: RTLD_NOLOAD never loads anything (no constructors run); it returns a handle only
+    // for an image already mapped, whose extra reference is dropped right away.
+    unsafe {
+        let handle = libc::dlopen(c.as_ptr(), libc::RTLD_LAZY | libc::RTLD_NOLOAD);
+        if handle.is_null() {
+            return false;
+        }
+        libc::dlclose(handle);
+    }
+    true
+}
+
+#[cfg(not(unix))]
+fn dlopen_noload(_: &Path) -> bool {
+    false
+}
+
+/// Reads a manifest from the file, without mapping it (VER-1, VER-8).
+fn inspect(path: &Path) -> Observation {
+    let bytes = match plugspec::ReferenceLoader::inspect(path) {
+        Ok(b) => b,
+        Err(e) => {
+            return Observation {
+                error: Some(observed(&e)),
+                ..Observation::default()
+            };
+        }
+    };
+    match plugspec::abi::decode(&bytes) {
+        Ok(m) => {
+            let b = &m.fingerprint.build;
+            let mut lines = vec![
+                format!(
+                    "manifest abi version = {}",
+                    plugspec::abi::peek_version(&bytes).unwrap_or(0)
+                ),
+                format!("toolchain = rustc {} ({})", b.rustc_version, b.rustc_commit),
+                format!("target = {}", b.target),
+                format!("target features = {}", b.target_features),
+                format!("panic strategy = {}", b.panic),
+            ];
+            lines.extend(
+                m.fingerprint
+                    .packages
+                    .iter()
+                    .map(|p| format!("package {} = {} #{}", p.name, p.version, p.hash)),
+            );
+            if let Some(v) = m.fingerprint.api_version {
+                lines.push(format!("api version = {v}"));
+            }
+            if let Some(id) = m.fingerprint.build_id {
+                lines.push(format!("build id = {id}"));
+            }
+            Observation {
+                identity: Some(m.identity.to_string()),
+                fingerprint: Some(lines),
+                ..Observation::default()
+            }
+        }
+        Err(e) => harness_error(format!("inspect returned a manifest decode refuses: {e}")),
+    }
+}

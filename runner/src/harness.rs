@@ -1,0 +1,391 @@
+//! The libtest-mimic integration: one trial per case, named `<area>/<ID>-<slug>`, so that
+//! `cargo test`, filters, `--list`, `--exact`, `--ignored` and `cargo nextest run` work.
+//!
+//! Listing reads the case files and the fixture sources only: it never builds a fixture and
+//! never starts a child. A trial builds what it needs on first use (once per process), runs its
+//! case in fresh children, judges, checks the snapshot, and applies the known failures.
+
+use std::marker::PhantomData;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use libtest_mimic::{Arguments, Completion, Conclusion, Failed, Trial};
+use plugspec::Loader;
+
+use crate::case::{Case, Suite, load_suite};
+use crate::coverage::Coverage;
+use crate::expectations::KnownFailures;
+use crate::fixtures::{Catalog, Registry, target_dir};
+use crate::report::{CaseResult, Report, Status};
+use crate::{child, judge, platforms, run, snapshot};
+
+/// The conformance cases shipped with this runner.
+pub fn default_cases_dir() -> PathBuf {
+    std::env::var_os("PLUGSPEC_CONFORMANCE_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../conformance"))
+}
+
+/// The fixture sources shipped with this runner.
+pub fn default_fixtures_dir() -> PathBuf {
+    std::env::var_os("PLUGSPEC_FIXTURES_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures"))
+}
+
+/// Resolves `path` against `$CARGO_MANIFEST_DIR` (set by cargo for test binaries), else the
+/// current directory.
+fn from_manifest_dir(path: &Path) -> PathBuf {
+    if path.is_absolute() {
+        return path.to_path_buf();
+    }
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .or_else(|| std::env::current_dir().ok())
+        .unwrap_or_default()
+        .join(path)
+}
+
+/// The conformance suite as a libtest-mimic harness for the loader `L`.
+///
+/// ```no_run
+/// // tests/conformance.rs, with [[test]] name = "conformance", harness = false
+/// fn main() {
+///     plugspec_runner::Harness::<plugspec::ReferenceLoader>::new()
+///         .known_failures("tests/known-failures.toml") // optional
+///         .run();
+/// }
+/// ```
+pub struct Harness<L> {
+    cases_dir: PathBuf,
+    fixtures_dir: PathBuf,
+    known_failures: Option<PathBuf>,
+    snapshots: Option<PathBuf>,
+    timeout: Duration,
+    report: bool,
+    _loader: PhantomData<fn() -> L>,
+}
+
+impl<L: Loader> Default for Harness<L> {
+    fn default() -> Self {
+        Harness::new()
+    }
+}
+
+impl<L> std::fmt::Debug for Harness<L> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Harness")
+            .field("cases_dir", &self.cases_dir)
+            .field("fixtures_dir", &self.fixtures_dir)
+            .field("known_failures", &self.known_failures)
+            .field("snapshots", &self.snapshots)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+impl<L: Loader> Harness<L> {
+    /// The shipped cases and fixtures, snapshots in `<crate>/tests/snapshots/plugspec/`, the time
+    /// limit from `$PLUGSPEC_CASE_TIMEOUT` (default 30 s).
+    pub fn new() -> Self {
+        Harness {
+            cases_dir: default_cases_dir(),
+            fixtures_dir: default_fixtures_dir(),
+            known_failures: None,
+            snapshots: Some(snapshot::default_dir()),
+            timeout: run::timeout_from_env(run::DEFAULT_TIMEOUT),
+            report: std::env::var("PLUGSPEC_REPORT").map_or(true, |v| v != "0" && v != "off"),
+            _loader: PhantomData,
+        }
+    }
+
+    /// The loader's known failures (TOML; a relative path is relative to the crate's manifest
+    /// directory).
+    pub fn known_failures(mut self, path: impl AsRef<Path>) -> Self {
+        self.known_failures = Some(from_manifest_dir(path.as_ref()));
+        self
+    }
+
+    /// Another directory of cases.
+    pub fn cases(mut self, dir: impl AsRef<Path>) -> Self {
+        self.cases_dir = from_manifest_dir(dir.as_ref());
+        self
+    }
+
+    /// Another directory of fixture sources.
+    pub fn fixtures(mut self, dir: impl AsRef<Path>) -> Self {
+        self.fixtures_dir = from_manifest_dir(dir.as_ref());
+        self
+    }
+
+    /// Another snapshot directory.
+    pub fn snapshot_dir(mut self, dir: impl AsRef<Path>) -> Self {
+        self.snapshots = Some(from_manifest_dir(dir.as_ref()));
+        self
+    }
+
+    /// No snapshots: transcripts are not compared (for runs outside a test crate).
+    pub fn without_snapshots(mut self) -> Self {
+        self.snapshots = None;
+        self
+    }
+
+    /// The time limit of one child.
+    pub fn timeout(mut self, limit: Duration) -> Self {
+        self.timeout = limit;
+        self
+    }
+
+    /// Whether to print the per-rule report after the run (default: yes, unless
+    /// `PLUGSPEC_REPORT=0`).
+    pub fn report(mut self, on: bool) -> Self {
+        self.report = on;
+        self
+    }
+
+    /// Runs the harness and exits: as the child when started as one, else parses the libtest
+    /// arguments, runs the trials, prints the report.
+    pub fn run(self) -> ! {
+        if child::is_child() {
+            child::main::<L>();
+        }
+        let args = Arguments::from_args();
+        let (conclusion, _) = self.run_with(&args);
+        conclusion.exit()
+    }
+
+    /// Runs the trials with these arguments (not as a child) and returns the conclusion and,
+    /// unless listing, the report.
+    pub fn run_with(self, args: &Arguments) -> (Conclusion, Option<Report>) {
+        let report_on = self.report;
+        let (trials, context) = match self.prepare() {
+            Ok((trials, context)) => (trials, Some(context)),
+            Err(problem) => (
+                vec![Trial::test("conformance/suite-is-valid", move || {
+                    Err(Failed::from(problem))
+                })],
+                None,
+            ),
+        };
+        let conclusion = libtest_mimic::run(args, trials);
+        if args.list {
+            return (conclusion, None);
+        }
+        let report = context.map(|c| {
+            let results = c.results.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            Report::build(&c.suite, &c.coverage, &results, std::any::type_name::<L>())
+        });
+        if report_on && let Some(r) = &report {
+            println!("{}", r.text());
+        }
+        (conclusion, report)
+    }
+
+    /// Loads everything a run needs (without building) and makes the trials.
+    fn prepare(self) -> Result<(Vec<Trial>, Arc<Context>), String> {
+        let catalog = Catalog::scan(&self.fixtures_dir)?;
+        let suite = load_suite(&self.cases_dir, &catalog).map_err(|errors| {
+            format!(
+                "the conformance cases are invalid:\n{}",
+                errors
+                    .iter()
+                    .map(|e| format!("  {e}"))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            )
+        })?;
+        let coverage = Coverage::load(&self.cases_dir)?;
+        let known = match &self.known_failures {
+            Some(path) => KnownFailures::load(path, &suite)?,
+            None => KnownFailures::default(),
+        };
+        let exe = std::env::current_exe()
+            .map_err(|e| format!("cannot find the running binary to re-execute: {e}"))?;
+        let context = Arc::new(Context {
+            registry: Registry::new(catalog, target_dir().join("plugspec-fixtures")),
+            suite,
+            coverage,
+            known,
+            snapshots: self.snapshots,
+            fixtures_src: self.fixtures_dir,
+            timeout: self.timeout,
+            exe,
+            results: Mutex::new(Vec::new()),
+        });
+        let counting = crate::alloc::is_counting();
+        let platform = plugspec::platform::current();
+        let mut cases: Vec<&Case> = context.suite.cases.iter().collect();
+        // Long cases first, so that parallel trials finish together.
+        cases.sort_by_key(|c| std::cmp::Reverse(c.repeat));
+        let trials = cases
+            .into_iter()
+            .map(|case| {
+                let ignore = platforms::applies(&case.platforms, case.loads(), &platform)
+                    .err()
+                    .or_else(|| {
+                        case.requires
+                            .iter()
+                            .any(|r| r == "alloc_count" && !counting)
+                            .then(|| {
+                                "needs allocation counting: install plugspec_runner::CountingAllocator as the #[global_allocator]".to_string()
+                            })
+                    })
+                    .or_else(|| {
+                        case.fixtures
+                            .iter()
+                            .find_map(|f| context.registry.catalog().unavailable(f))
+                    });
+                let context = context.clone();
+                let id = case.id.clone();
+                Trial::ignorable_test(case.trial_name(), move || {
+                    let case = context
+                        .suite
+                        .cases
+                        .iter()
+                        .find(|c| c.id == id)
+                        .expect("the trial's case is in the suite");
+                    context.run_trial(case, ignore)
+                })
+            })
+            .collect();
+        Ok((trials, context))
+    }
+}
+
+/// What every trial shares.
+struct Context {
+    registry: Registry,
+    suite: Suite,
+    coverage: Coverage,
+    known: KnownFailures,
+    snapshots: Option<PathBuf>,
+    fixtures_src: PathBuf,
+    timeout: Duration,
+    exe: PathBuf,
+    results: Mutex<Vec<CaseResult>>,
+}
+
+impl Context {
+    fn record(&self, case: &Case, status: Status, started: Instant, runs: u32) {
+        let mut results = self.results.lock().unwrap_or_else(|e| e.into_inner());
+        results.push(CaseResult {
+            id: case.id.clone(),
+            trial: case.trial_name(),
+            rules: case.rules.clone(),
+            status,
+            duration_ms: started.elapsed().as_millis() as u64,
+            runs,
+        });
+    }
+
+    fn run_trial(&self, case: &Case, ignore: Option<String>) -> Result<Completion, Failed> {
+        let started = Instant::now();
+        if let Some(reason) = ignore {
+            self.record(
+                case,
+                Status::Ignored {
+                    reason: reason.clone(),
+                },
+                started,
+                0,
+            );
+            return Ok(Completion::ignored_with(reason));
+        }
+        let (verdict, transcript, runs) = self.run_case(case);
+        let snapshot = match (&self.snapshots, &transcript) {
+            (Some(dir), Some(t)) => {
+                snapshot::assert(&case.snapshot_name(), &snapshot::render(t), dir).err()
+            }
+            _ => None,
+        };
+        let known = self.known.get(&case.id);
+        let (status, result) = match (verdict, known) {
+            (Err(message), None) => (
+                Status::Fail {
+                    message: message.clone(),
+                },
+                Err(message),
+            ),
+            (Err(_), Some(k)) => (
+                Status::KnownFailure {
+                    reason: k.reason.clone(),
+                    link: k.link.clone(),
+                },
+                Ok(Some(format!("known failure: {}", k.reason))),
+            ),
+            (Ok(()), Some(k)) => {
+                let message = format!(
+                    "unexpected pass: {} lists {} as a known failure ({}); remove it",
+                    self.known
+                        .file
+                        .as_ref()
+                        .map_or("the known failures".into(), |f| f.display().to_string()),
+                    case.id,
+                    k.reason
+                );
+                (
+                    Status::Fail {
+                        message: message.clone(),
+                    },
+                    Err(message),
+                )
+            }
+            (Ok(()), None) => (Status::Pass, Ok(None)),
+        };
+        let (status, result) = match (snapshot, status, result) {
+            (Some(s), Status::Fail { message }, _) => {
+                let message = format!("{message}\n(also: {s})");
+                (
+                    Status::Fail {
+                        message: message.clone(),
+                    },
+                    Err(message),
+                )
+            }
+            (Some(s), _, _) => (Status::Fail { message: s.clone() }, Err(s)),
+            (None, status, result) => (status, result),
+        };
+        self.record(case, status, started, runs);
+        match result {
+            Ok(None) => Ok(Completion::Completed),
+            Ok(Some(reason)) => Ok(Completion::ignored_with(reason)),
+            Err(m) => Err(Failed::from(m)),
+        }
+    }
+
+    /// Runs every repetition; stops at the first failure. Returns the verdict, the transcript
+    /// of the failing run (or the first), and how many children ran.
+    fn run_case(&self, case: &Case) -> (Result<(), String>, Option<snapshot::Transcript>, u32) {
+        let mut transcript = None;
+        for n in 1..=case.repeat {
+            let (dir, fixtures) = match run::prepare(case, n, &self.registry) {
+                Ok(x) => x,
+                Err(e) => return (Err(format!("cannot prepare the case: {e}")), None, n - 1),
+            };
+            let child = run::run_child(&self.exe, case, &dir, &fixtures, self.timeout);
+            let verdict = judge::judge(case, &child);
+            let t = snapshot::transcript(case, &child, self.registry.root(), &self.fixtures_src);
+            if n == 1 || verdict.is_err() {
+                transcript = Some(t);
+            }
+            if let Err(message) = verdict {
+                let prefix = if case.repeat > 1 {
+                    format!("run {n} of {}: ", case.repeat)
+                } else {
+                    String::new()
+                };
+                return (
+                    Err(format!(
+                        "{prefix}{message}\n(the case directory is kept: {})",
+                        dir.display()
+                    )),
+                    transcript,
+                    n,
+                );
+            }
+            run::cleanup(&dir);
+        }
+        (Ok(()), transcript, case.repeat)
+    }
+}

@@ -1,0 +1,296 @@
+//! The parent's side of one case run: prepare a fresh scratch directory with the case's own
+//! copies of its fixtures, start the child, send the steps (never the expectations), collect
+//! the observations, and enforce the time limit.
+//!
+//! Whatever goes wrong on the child's side is recorded in [`ChildRun::problem`] — a crash, an
+//! abort, a timeout, a malformed or missing protocol line, a wrong protocol version, or an exit
+//! status other than 0 — with the tail of the child's standard error. The judge turns any
+//! problem into a failure: never a pass.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::case::Case;
+use crate::fixtures::Registry;
+use crate::protocol::{CHILD_ENV, Message, Observation, PROTOCOL_VERSION, Request};
+
+/// The default time limit of one child (one run of a case).
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The environment variable overriding the time limit, in seconds.
+pub const TIMEOUT_ENV: &str = "PLUGSPEC_CASE_TIMEOUT";
+
+/// How many bytes of the child's standard error a failure shows.
+const STDERR_TAIL: usize = 4000;
+
+/// The time limit: `$PLUGSPEC_CASE_TIMEOUT` seconds if set, else `default`.
+pub fn timeout_from_env(default: Duration) -> Duration {
+    std::env::var(TIMEOUT_ENV)
+        .ok()
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .filter(|s| *s > 0.0)
+        .map(Duration::from_secs_f64)
+        .unwrap_or(default)
+}
+
+/// What one child run produced.
+#[derive(Debug, Clone, Default)]
+pub struct ChildRun {
+    /// The scratch directory (the child's working directory).
+    pub case_dir: PathBuf,
+    /// The case's fixture copies, by fixture name.
+    pub fixtures: BTreeMap<String, PathBuf>,
+    /// The loader the child reported in its hello.
+    pub loader: Option<String>,
+    /// The observations, in step order.
+    pub observations: Vec<Observation>,
+    /// What went wrong on the child's side, if anything.
+    pub problem: Option<String>,
+    /// The tail of the child's standard error.
+    pub stderr_tail: String,
+    /// Wall time of the child.
+    pub duration: Duration,
+}
+
+/// Where scratch directories go: `<root>/scratch/<pid>/`.
+pub fn scratch_root(fixtures_root: &Path) -> PathBuf {
+    fixtures_root
+        .join("scratch")
+        .join(std::process::id().to_string())
+}
+
+/// Prepares a fresh scratch directory for run `n` of `case` and copies its fixtures there.
+pub fn prepare(
+    case: &Case,
+    n: u32,
+    registry: &Registry,
+) -> Result<(PathBuf, BTreeMap<String, PathBuf>), String> {
+    let dir = scratch_root(registry.root()).join(format!("{}-{n}", case.id));
+    if dir.exists() {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    // The canonical form, so that paths the loader resolves match paths the case writes.
+    let dir = std::fs::canonicalize(&dir).unwrap_or(dir);
+    let fixtures = registry.copy_into(&case.fixtures, &dir)?;
+    Ok((dir, fixtures))
+}
+
+/// Removes a scratch directory (after a pass), making unreadable entries readable first.
+pub fn cleanup(dir: &Path) {
+    #[cfg(unix)]
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        use std::os::unix::fs::PermissionsExt;
+        for e in entries.filter_map(Result::ok) {
+            let _ = std::fs::set_permissions(e.path(), std::fs::Permissions::from_mode(0o755));
+        }
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Runs the case once in a fresh child of `exe`.
+pub fn run_child(
+    exe: &Path,
+    case: &Case,
+    case_dir: &Path,
+    fixtures: &BTreeMap<String, PathBuf>,
+    timeout: Duration,
+) -> ChildRun {
+    let started = Instant::now();
+    let mut run = ChildRun {
+        case_dir: case_dir.to_path_buf(),
+        fixtures: fixtures.clone(),
+        ..ChildRun::default()
+    };
+    let fixture_path = |name: &str| {
+        fixtures
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| PathBuf::from(format!("<unknown fixture {name}>")))
+    };
+    let request = Request::Run {
+        protocol: PROTOCOL_VERSION,
+        case: case.id.clone(),
+        case_dir: case_dir.display().to_string(),
+        host: case.host.clone(),
+        steps: case
+            .steps
+            .iter()
+            .map(|s| s.op.resolved(case_dir, &fixture_path))
+            .collect(),
+    };
+    let line = match serde_json::to_string(&request) {
+        Ok(l) => l,
+        Err(e) => {
+            run.problem = Some(format!("cannot encode the request: {e}"));
+            return run;
+        }
+    };
+    let spawned = Command::new(exe)
+        .env(CHILD_ENV, PROTOCOL_VERSION.to_string())
+        .env(
+            fixture_common::INIT_LOG_ENV,
+            case_dir.join("plugspec-init.log"),
+        )
+        .current_dir(case_dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn();
+    let mut child = match spawned {
+        Ok(c) => c,
+        Err(e) => {
+            run.problem = Some(format!("cannot start the child {}: {e}", exe.display()));
+            return run;
+        }
+    };
+    // Write the request and close stdin; a child that died early makes this fail harmlessly.
+    if let Some(mut stdin) = child.stdin.take() {
+        let _ = stdin.write_all(line.as_bytes());
+        let _ = stdin.write_all(b"\n");
+    }
+    let stdout = child.stdout.take();
+    let stderr = child.stderr.take();
+    let out_reader = std::thread::spawn(move || {
+        let mut lines = Vec::new();
+        if let Some(out) = stdout {
+            for line in BufReader::new(out).lines() {
+                match line {
+                    Ok(l) => lines.push(l),
+                    Err(_) => break,
+                }
+            }
+        }
+        lines
+    });
+    let err_reader = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        if let Some(mut err) = stderr {
+            let _ = err.read_to_end(&mut buf);
+        }
+        buf
+    });
+    let deadline = started + timeout;
+    let mut pause = Duration::from_millis(1);
+    let status: Option<ExitStatus> = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break Some(status),
+            Ok(None) if Instant::now() >= deadline => {
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
+            Ok(None) => {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(20));
+            }
+            Err(e) => {
+                run.problem = Some(format!("cannot wait for the child: {e}"));
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
+        }
+    };
+    let lines = out_reader.join().unwrap_or_default();
+    let stderr = err_reader.join().unwrap_or_default();
+    run.stderr_tail = tail(&String::from_utf8_lossy(&stderr), STDERR_TAIL);
+    run.duration = started.elapsed();
+    let protocol_problem = read_protocol(&lines, &mut run);
+    run.problem = run.problem.take().or(match status {
+        None => Some(format!(
+            "timed out after {:.1} s (the limit; set {TIMEOUT_ENV} to change it) and was killed",
+            timeout.as_secs_f64()
+        )),
+        Some(status) if !status.success() => Some(describe_exit(status)),
+        Some(_) => protocol_problem,
+    });
+    run
+}
+
+/// Reads the child's lines into `run`; returns a protocol problem, if any.
+fn read_protocol(lines: &[String], run: &mut ChildRun) -> Option<String> {
+    let mut saw_hello = false;
+    let mut saw_done = false;
+    for (i, line) in lines.iter().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let message: Message = match serde_json::from_str(line) {
+            Ok(m) => m,
+            Err(e) => {
+                return Some(format!(
+                    "malformed protocol line {}: {e}: {}",
+                    i + 1,
+                    tail(line, 300)
+                ));
+            }
+        };
+        match message {
+            Message::Hello {
+                protocol, loader, ..
+            } => {
+                if protocol != PROTOCOL_VERSION {
+                    return Some(format!(
+                        "the child speaks protocol {protocol}, the parent {PROTOCOL_VERSION}"
+                    ));
+                }
+                saw_hello = true;
+                run.loader = Some(loader);
+            }
+            _ if !saw_hello => return Some("the child did not start with hello".into()),
+            Message::Observation(o) => {
+                if o.step != run.observations.len() {
+                    return Some(format!(
+                        "observation for step {} where step {} was due",
+                        o.step + 1,
+                        run.observations.len() + 1
+                    ));
+                }
+                run.observations.push(*o);
+            }
+            Message::Done => saw_done = true,
+        }
+    }
+    if !saw_hello {
+        Some("the child sent no hello".into())
+    } else if !saw_done {
+        Some("the child did not finish (no done)".into())
+    } else {
+        None
+    }
+}
+
+fn describe_exit(status: ExitStatus) -> String {
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        if let Some(signal) = status.signal() {
+            let name = match signal {
+                libc::SIGABRT => " (SIGABRT: aborted)",
+                libc::SIGSEGV => " (SIGSEGV: crashed)",
+                libc::SIGBUS => " (SIGBUS: crashed)",
+                libc::SIGKILL => " (SIGKILL)",
+                libc::SIGILL => " (SIGILL)",
+                _ => "",
+            };
+            return format!("the child was killed by signal {signal}{name}");
+        }
+    }
+    format!("the child exited with {status}")
+}
+
+/// The last `max` bytes of `s`, cut at a character boundary.
+pub fn tail(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_string();
+    }
+    let mut start = s.len() - max;
+    while !s.is_char_boundary(start) {
+        start += 1;
+    }
+    format!("…{}", &s[start..])
+}

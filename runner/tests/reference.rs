@@ -1,0 +1,9 @@
+//! The whole conformance suite against the reference loader: every case passes, and every
+//! transcript matches its committed snapshot (`runner/tests/snapshots/plugspec/`).
+
+#[global_allocator]
+static ALLOC: plugspec_runner::CountingAllocator = plugspec_runner::CountingAllocator;
+
+fn main() {
+    plugspec_runner::Harness::<plugspec::ReferenceLoader>::new().run();
+}

@@ -1,0 +1,251 @@
+//! The mutant zoo: loaders derived from the reference loader, each breaking exactly one rule of
+//! SPEC.md and declaring which.
+//!
+//! Most are the reference loader with one deliberate fault switched on (`plugspec` feature
+//! `faults`); the rest wrap it and break one thing on the way out. [`ZooLoader`] is one
+//! [`Loader`] type that becomes the mutant named by the environment variable [`MUTANT_ENV`] (or
+//! the unbroken reference loader without it), so that one test binary can run the suite against
+//! every mutant in child processes.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+
+use plugspec::loader::Fault;
+use plugspec::{Error, ErrorKind, HostConfig, LoadedPlugin, Loader, Plugin, ReferenceLoader, Symbol, SymbolKind};
+
+/// The environment variable naming the mutant a child process becomes.
+pub const MUTANT_ENV: &str = "PLUGSPEC_ZOO_MUTANT";
+
+/// One way of breaking the reference loader.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mutant {
+    /// The reference loader's fault, switched on.
+    Fault(Fault),
+    /// Returns a fresh handle on every open, so two opens of one path are not `==`.
+    FreshHandle,
+    /// Hands out a pointer to a copy of a variable instead of the plugin's storage.
+    VariableCopy,
+    /// Names only the first differing item of a version mismatch (as Go does).
+    FirstDifferenceOnly,
+    /// Hangs on an open that would return a cached init panic (as Go does).
+    HangAfterInitPanic,
+    /// Aborts the process when init panics.
+    AbortOnInitPanic,
+    /// Remembers a not-found path, so a retry after the file appears still fails.
+    CacheNotFound,
+    /// Reports a file that is not a plugin as an I/O error.
+    WrongErrorKind,
+    /// Falls back to raw dynamic symbols the manifest does not export.
+    ExposeRawSymbols,
+    /// Unloads the library when the last handle is dropped.
+    UnloadOnDrop,
+}
+
+/// Every mutant with its name and the rule it breaks.
+pub const ZOO: &[(&str, Mutant, &str)] = &[
+    ("reinit-on-reopen", Mutant::Fault(Fault::ReinitOnReopen), "INIT-3"),
+    ("lazy-init", Mutant::Fault(Fault::LazyInit), "INIT-2"),
+    ("init-on-another-thread", Mutant::Fault(Fault::InitOnAnotherThread), "INIT-2"),
+    ("skip-fingerprint", Mutant::Fault(Fault::SkipFingerprint), "VER-2"),
+    ("skip-identity", Mutant::Fault(Fault::SkipIdentity), "OPEN-3"),
+    ("forget-sticky-failures", Mutant::Fault(Fault::ForgetStickyFailures), "CACHE-3"),
+    ("no-lock", Mutant::Fault(Fault::NoLock), "INIT-4"),
+    ("map-before-check", Mutant::Fault(Fault::MapBeforeCheck), "INIT-9"),
+    ("fresh-handle", Mutant::FreshHandle, "OPEN-2"),
+    ("variable-copy", Mutant::VariableCopy, "LOOKUP-2"),
+    ("first-difference-only", Mutant::FirstDifferenceOnly, "VER-3"),
+    ("hang-after-init-panic", Mutant::HangAfterInitPanic, "INIT-5"),
+    ("abort-on-init-panic", Mutant::AbortOnInitPanic, "INIT-5"),
+    ("cache-not-found", Mutant::CacheNotFound, "CACHE-1"),
+    ("wrong-error-kind", Mutant::WrongErrorKind, "VER-6"),
+    ("expose-raw-symbols", Mutant::ExposeRawSymbols, "LOOKUP-4"),
+    ("unload-on-drop", Mutant::UnloadOnDrop, "UNLOAD-1"),
+];
+
+/// The reference loader, or the mutant named by [`MUTANT_ENV`].
+#[derive(Debug)]
+pub struct ZooLoader {
+    inner: ReferenceLoader,
+    mutant: Option<Mutant>,
+}
+
+/// A plugin handle of a [`ZooLoader`].
+#[derive(Debug, Clone)]
+pub struct ZooPlugin {
+    inner: LoadedPlugin,
+    mutant: Option<Mutant>,
+    /// For [`Mutant::FreshHandle`]: a number unique to this open.
+    serial: u64,
+    /// For [`Mutant::UnloadOnDrop`]: dropped with the last handle of the path.
+    _unload: Option<Arc<UnloadGuard>>,
+}
+
+impl PartialEq for ZooPlugin {
+    fn eq(&self, other: &Self) -> bool {
+        self.inner == other.inner && self.serial == other.serial
+    }
+}
+
+impl Plugin for ZooPlugin {
+    fn identity(&self) -> &str {
+        self.inner.identity()
+    }
+
+    fn lookup(&self, name: &str) -> Result<Symbol, Error> {
+        match (self.mutant, self.inner.lookup(name)) {
+            (Some(Mutant::VariableCopy), Ok(symbol)) if symbol.kind() == SymbolKind::Variable => {
+                Ok(copy_of(symbol))
+            }
+            (Some(Mutant::ExposeRawSymbols), Err(e)) if e.kind() == ErrorKind::SymbolNotFound => {
+                raw_symbol(self.inner.path(), self.identity(), name).ok_or(e)
+            }
+            (_, result) => result,
+        }
+    }
+}
+
+impl Loader for ZooLoader {
+    type Plugin = ZooPlugin;
+
+    fn with_host(host: HostConfig) -> Self {
+        let mutant = std::env::var(MUTANT_ENV)
+            .ok()
+            .and_then(|name| ZOO.iter().find(|(n, _, _)| *n == name).map(|(_, m, _)| *m));
+        let mut inner = ReferenceLoader::with_host(host);
+        match mutant {
+            Some(Mutant::Fault(fault)) => inner = inner.with_fault(fault),
+            Some(Mutant::UnloadOnDrop) => inner = inner.with_fault(Fault::NoNodelete),
+            _ => {}
+        }
+        ZooLoader { inner, mutant }
+    }
+
+    fn open(&self, path: &Path) -> Result<ZooPlugin, Error> {
+        static SERIAL: AtomicU64 = AtomicU64::new(0);
+        static NOT_FOUND: Mutex<Vec<(PathBuf, Error)>> = Mutex::new(Vec::new());
+        if self.mutant == Some(Mutant::CacheNotFound)
+            && let Some((_, e)) = NOT_FOUND.lock().unwrap().iter().find(|(p, _)| p == path)
+        {
+            return Err(e.clone());
+        }
+        let result = self.inner.open(path);
+        let plugin = match (self.mutant, result) {
+            (_, Ok(plugin)) => plugin,
+            (Some(Mutant::FirstDifferenceOnly), Err(e)) if e.kind() == ErrorKind::VersionMismatch => {
+                let first = e.differences().first().cloned().into_iter().collect();
+                let short = Error::version_mismatch(path, first);
+                return Err(if e.is_previous_failure() { short.as_previous_failure(path) } else { short });
+            }
+            (Some(Mutant::HangAfterInitPanic), Err(e))
+                if e.kind() == ErrorKind::InitPanicked && e.is_previous_failure() =>
+            {
+                loop {
+                    std::thread::park();
+                }
+            }
+            (Some(Mutant::AbortOnInitPanic), Err(e)) if e.kind() == ErrorKind::InitPanicked => {
+                std::process::abort()
+            }
+            (Some(Mutant::CacheNotFound), Err(e)) if e.kind() == ErrorKind::NotFound => {
+                NOT_FOUND.lock().unwrap().push((path.to_path_buf(), e.clone()));
+                return Err(e);
+            }
+            (Some(Mutant::WrongErrorKind), Err(e)) if e.kind() == ErrorKind::NotAPlugin => {
+                return Err(Error::io(path, e.detail()));
+            }
+            (_, Err(e)) => return Err(e),
+        };
+        let serial = match self.mutant {
+            Some(Mutant::FreshHandle) => SERIAL.fetch_add(1, Ordering::Relaxed) + 1,
+            _ => 0,
+        };
+        let unload = (self.mutant == Some(Mutant::UnloadOnDrop)).then(|| UnloadGuard::for_path(plugin.path()));
+        Ok(ZooPlugin {
+            inner: plugin,
+            mutant: self.mutant,
+            serial,
+            _unload: unload,
+        })
+    }
+}
+
+/// A copy of a variable's bytes, leaked, with the symbol pointing at the copy.
+fn copy_of(symbol: Symbol) -> Symbol {
+    let layout = std::alloc::Layout::from_size_align(symbol.size().max(1), symbol.align()).unwrap();
+    // SAFETY: the layout has a non-zero size.
+    let copy = unsafe { std::alloc::alloc(layout) };
+    // SAFETY: the symbol's address is valid for `size` bytes (the loader checked the manifest) and
+    // `copy` was just allocated with that size; they do not overlap.
+    unsafe { std::ptr::copy_nonoverlapping(symbol.address().cast::<u8>(), copy, symbol.size()) };
+    // SAFETY: `copy` is leaked storage of the variable's size and alignment holding a valid value
+    // of its type (a byte copy of one), writable, alive for the process.
+    unsafe {
+        Symbol::new(
+            symbol.plugin_identity(),
+            symbol.name(),
+            symbol.kind(),
+            symbol.rust_type(),
+            symbol.size(),
+            symbol.align(),
+            copy.cast(),
+        )
+    }
+}
+
+/// A raw dynamic symbol of the library at `path`, exposed as a function (the mutant's bug).
+fn raw_symbol(path: &Path, identity: &str, name: &str) -> Option<Symbol> {
+    if name.is_empty() || name.contains('\0') {
+        return None;
+    }
+    // SAFETY: the library is already mapped (the loader opened it); this only takes another
+    // reference to it, which is leaked below so that the address stays valid.
+    let library = unsafe { libloading::Library::new(path) }.ok()?;
+    // SAFETY: looked up as an address only; nothing is dereferenced here.
+    let address = unsafe { library.get::<*mut ()>(name.as_bytes()) }.ok().map(|s| *s)?;
+    std::mem::forget(library);
+    let identity: &'static str = Box::leak(identity.to_string().into_boxed_str());
+    let name: &'static str = Box::leak(name.to_string().into_boxed_str());
+    // SAFETY: this is the mutant's bug on purpose: the address is a raw dynamic symbol that the
+    // manifest did not declare. Its kind and type are guessed, so the cases that reach it only
+    // ever observe that the lookup succeeded.
+    Some(unsafe { Symbol::new(identity, name, SymbolKind::Function, "?", size_of::<usize>(), align_of::<usize>(), address) })
+}
+
+/// Drops the library's references when the last handle of its path is dropped.
+#[derive(Debug)]
+pub struct UnloadGuard {
+    path: PathBuf,
+}
+
+impl UnloadGuard {
+    fn for_path(path: &Path) -> Arc<UnloadGuard> {
+        static GUARDS: OnceLock<Mutex<HashMap<PathBuf, Weak<UnloadGuard>>>> = OnceLock::new();
+        let mut guards = GUARDS.get_or_init(Default::default).lock().unwrap();
+        if let Some(guard) = guards.get(path).and_then(Weak::upgrade) {
+            return guard;
+        }
+        let guard = Arc::new(UnloadGuard { path: path.to_path_buf() });
+        guards.insert(path.to_path_buf(), Arc::downgrade(&guard));
+        guard
+    }
+}
+
+impl Drop for UnloadGuard {
+    fn drop(&mut self) {
+        let Ok(path) = std::ffi::CString::new(self.path.as_os_str().as_encoded_bytes()) else {
+            return;
+        };
+        // SAFETY: this is the mutant's bug on purpose: it takes the library's handle without
+        // loading it (RTLD_NOLOAD) and closes it twice — once for that reference and once for the
+        // loader's own — so that the library is unmapped while symbols from it are still held.
+        unsafe {
+            let handle = libc::dlopen(path.as_ptr(), libc::RTLD_NOW | libc::RTLD_NOLOAD);
+            if !handle.is_null() {
+                libc::dlclose(handle);
+                libc::dlclose(handle);
+            }
+        }
+    }
+}
