@@ -64,7 +64,8 @@ pub const AREAS: [&str; 11] = [
 ];
 
 /// Capabilities a case may require of the test binary (`requires = [...]`).
-pub const CAPABILITIES: [&str; 1] = ["alloc_count"];
+/// `unprivileged`: the child does not run as root (root ignores permission bits).
+pub const CAPABILITIES: [&str; 2] = ["alloc_count", "unprivileged"];
 
 /// A validated case.
 #[derive(Debug, Clone, Serialize)]
@@ -123,6 +124,21 @@ pub struct HostSpec {
     /// Every plugin must declare this build ID.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub build_id: Option<String>,
+    /// Further shared packages the host declares (besides `plugspec` and `fixture-common`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shared: Vec<PackageSpec>,
+}
+
+/// A shared package as a case declares it for the host.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PackageSpec {
+    /// Name.
+    pub name: String,
+    /// Version.
+    pub version: String,
+    /// Source hash.
+    pub hash: String,
 }
 
 /// One step: what to do and what the parent expects of it.
@@ -293,6 +309,22 @@ pub enum Op {
         /// The path.
         path: String,
     },
+    /// Cuts a file to `len` bytes.
+    Truncate {
+        /// The path.
+        path: String,
+        /// The new length.
+        len: u64,
+    },
+    /// Overwrites bytes of a file in place at `offset` with `hex` (such as `"b700"`).
+    Patch {
+        /// The path.
+        path: String,
+        /// Byte offset.
+        offset: u64,
+        /// The bytes, as hex digits.
+        hex: String,
+    },
     /// Changes a file's permission bits (octal, such as `"000"`).
     Chmod {
         /// The path.
@@ -356,6 +388,8 @@ impl Op {
             Op::Mkdir { .. } => "mkdir",
             Op::Mkfifo { .. } => "mkfifo",
             Op::Chmod { .. } => "chmod",
+            Op::Truncate { .. } => "truncate",
+            Op::Patch { .. } => "patch",
             Op::Env { .. } => "env",
             Op::Mapped { .. } => "mapped",
             Op::InitLog {} => "init_log",
@@ -407,6 +441,8 @@ impl Op {
             | Op::Mkdir { path }
             | Op::Mkfifo { path }
             | Op::Chmod { path, .. }
+            | Op::Truncate { path, .. }
+            | Op::Patch { path, .. }
             | Op::Mapped { path }
             | Op::Inspect { path } => out.push(path),
             Op::Env { value, .. } => out.push(value),
@@ -432,9 +468,12 @@ impl Op {
     }
 }
 
-/// Replaces `$CASE_DIR` and `$FIXTURE(name)` in `s`.
+/// Replaces `$CASE_DIR`, `$DLL` (this platform's library extension, `so` or `dylib`) and
+/// `$FIXTURE(name)` in `s`.
 pub fn substitute(s: &str, case_dir: &Path, fixture_path: &dyn Fn(&str) -> PathBuf) -> String {
-    let mut out = s.replace("$CASE_DIR", &case_dir.display().to_string());
+    let mut out = s
+        .replace("$CASE_DIR", &case_dir.display().to_string())
+        .replace("$DLL", std::env::consts::DLL_EXTENSION);
     while let Some(start) = out.find("$FIXTURE(") {
         let Some(len) = out[start..].find(')') else {
             break;
@@ -528,6 +567,13 @@ pub struct Expect {
     /// The value a call returned or a read gave.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<i32>,
+    /// The value is at least this (the transcript then shows the bound, not the value).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at_least: Option<i32>,
+    /// version_mismatch: exactly these differing items, in order (`toolchain`, `target`,
+    /// `target features`, `panic strategy`, `package <name>`, `api version`, `build id`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub differences: Option<Vec<String>>,
     /// The kind of the looked-up symbol.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<Kind>,
@@ -580,6 +626,8 @@ impl Expect {
         f(self.differs_from.is_some(), "differs_from");
         f(self.identity.is_some(), "identity");
         f(self.value.is_some(), "value");
+        f(self.at_least.is_some(), "at_least");
+        f(self.differences.is_some(), "differences");
         f(self.kind.is_some(), "kind");
         f(self.rust_type.is_some(), "type");
         f(self.allocations.is_some(), "allocations");
@@ -597,15 +645,17 @@ impl Expect {
 
 /// The expectation fields that apply to an op.
 fn applicable(op: &Op) -> &'static [&'static str] {
-    const ERR: [&str; 4] = [
+    const ERR: [&str; 5] = [
         "error",
         "previous_failure",
         "message_starts_with",
         "message_ends_with",
+        "differences",
     ];
     match op {
         Op::Open { .. } => &[
             "error",
+            "differences",
             "previous_failure",
             "message_starts_with",
             "message_ends_with",
@@ -615,6 +665,7 @@ fn applicable(op: &Op) -> &'static [&'static str] {
         ],
         Op::OpenConcurrent { .. } => &[
             "error",
+            "differences",
             "previous_failure",
             "message_starts_with",
             "message_ends_with",
@@ -635,11 +686,11 @@ fn applicable(op: &Op) -> &'static [&'static str] {
             "allocations",
             "same_address_as",
         ],
-        Op::Call { .. } | Op::Read { .. } => &["value"],
+        Op::Call { .. } | Op::Read { .. } => &["value", "at_least"],
         Op::Mapped { .. } => &["mapped"],
         Op::InitLog {} => &["lines"],
         Op::Discover { .. } => &["error", "loaded", "skipped"],
-        Op::Inspect { .. } => &[ERR[0], ERR[1], ERR[2], ERR[3], "identity"],
+        Op::Inspect { .. } => &[ERR[0], ERR[1], ERR[2], ERR[3], ERR[4], "identity"],
         _ => &[],
     }
 }
@@ -972,6 +1023,11 @@ fn check_steps(steps: &[Step], catalog: &Catalog) -> Result<BTreeSet<String>, St
                     "`env` must come before the first open or discover (plugin threads may read the environment)"
                         .into(),
                 ));
+            }
+            Op::Patch { hex, .. }
+                if hex.len() % 2 != 0 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) =>
+            {
+                return Err(at(format!("hex {hex:?} is not an even number of hex digits")));
             }
             Op::Chmod { mode, .. } if u32::from_str_radix(mode, 8).is_err() => {
                 return Err(at(format!("mode {mode:?} is not octal")));

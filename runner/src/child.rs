@@ -35,6 +35,14 @@ pub fn host_config(host: &HostSpec) -> HostConfig {
     if let Some(b) = &host.build_id {
         config = config.pin_build_id(b.clone());
     }
+    for p in &host.shared {
+        let leak = |s: &str| -> &'static str { Box::leak(s.to_string().into_boxed_str()) };
+        config = config.shared(plugspec::Package {
+            name: leak(&p.name),
+            version: leak(&p.version),
+            hash: leak(&p.hash),
+        });
+    }
     config
 }
 
@@ -145,6 +153,7 @@ fn observed(e: &Error) -> ObservedError {
         message: e.to_string(),
         path: e.path().map(|p| p.display().to_string()),
         previous_failure: e.is_previous_failure(),
+        differences: e.differences().iter().map(|d| d.item.clone()).collect(),
     }
 }
 

@@ -46,8 +46,29 @@ pub fn apply(op: &Op) -> Result<(), String> {
         Op::Mkdir { path } => std::fs::create_dir_all(path).map_err(ctx(format!("mkdir {path}"))),
         Op::Mkfifo { path } => mkfifo(path),
         Op::Chmod { path, mode } => chmod(path, mode),
+        Op::Truncate { path, len } => std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .and_then(|f| f.set_len(*len))
+            .map_err(ctx(format!("truncate {path}"))),
+        Op::Patch { path, offset, hex } => patch(path, *offset, hex),
         other => Err(format!("`{}` is not a file operation", other.name())),
     }
+}
+
+fn patch(path: &str, offset: u64, hex: &str) -> Result<(), String> {
+    use std::io::{Seek, SeekFrom, Write};
+    let bytes: Vec<u8> = (0..hex.len() / 2)
+        .map(|i| u8::from_str_radix(hex.get(2 * i..2 * i + 2).unwrap_or("zz"), 16))
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("patch {path}: {hex:?}: {e}"))?;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(path)
+        .map_err(|e| format!("patch {path}: {e}"))?;
+    file.seek(SeekFrom::Start(offset))
+        .and_then(|_| file.write_all(&bytes))
+        .map_err(|e| format!("patch {path}: {e}"))
 }
 
 fn create_parent(path: &str) -> Result<(), String> {

@@ -232,6 +232,14 @@ impl<L: Loader> Harness<L> {
                             })
                     })
                     .or_else(|| {
+                        case.requires
+                            .iter()
+                            .any(|r| r == "unprivileged" && is_root())
+                            .then(|| {
+                                "needs an unprivileged user: root ignores permission bits".to_string()
+                            })
+                    })
+                    .or_else(|| {
                         case.fixtures
                             .iter()
                             .find_map(|f| context.registry.catalog().unavailable(f))
@@ -388,4 +396,15 @@ impl Context {
         }
         (Ok(()), transcript, case.repeat)
     }
+}
+
+#[cfg(unix)]
+fn is_root() -> bool {
+    // SAFETY: `geteuid` has no preconditions and cannot fail.
+    unsafe { libc::geteuid() == 0 }
+}
+
+#[cfg(not(unix))]
+fn is_root() -> bool {
+    false
 }

@@ -111,6 +111,14 @@ fn check_error(step: &Step, e: &ObservedError, run: &ChildRun) -> Result<(), Str
             e.message
         ));
     }
+    if let Some(want) = &x.differences
+        && *want != e.differences
+    {
+        return Err(format!(
+            "expected the differences {want:?}, the error names {:?}",
+            e.differences
+        ));
+    }
     let given = path_as_given(&step.op, run);
     if let Some(prefix) = &x.message_starts_with {
         let prefix = prefix.replace("$PATH", &given);
@@ -238,6 +246,14 @@ fn check_step(step: &Step, o: &Observation, run: &ChildRun, _i: usize) -> Result
             o.value.map_or("no value".into(), |g| g.to_string())
         ));
     }
+    if let Some(min) = x.at_least
+        && o.value.is_none_or(|v| v < min)
+    {
+        return Err(format!(
+            "expected a value of at least {min}, got {}",
+            o.value.map_or("no value".into(), |g| g.to_string())
+        ));
+    }
     if let Some(k) = x.kind {
         let found = o.symbol.as_ref().map(|s| s.kind.as_str());
         if found != Some(k.as_str()) {
@@ -294,8 +310,13 @@ fn check_step(step: &Step, o: &Observation, run: &ChildRun, _i: usize) -> Result
             o.lines.clone().unwrap_or_default()
         ));
     }
-    if let Some(loaded) = &x.loaded
-        && o.loaded.as_ref() != Some(loaded)
+    let dll = |v: &[String]| -> Vec<String> {
+        v.iter()
+            .map(|s| s.replace("$DLL", std::env::consts::DLL_EXTENSION))
+            .collect()
+    };
+    if let Some(loaded) = x.loaded.as_deref().map(dll)
+        && o.loaded.as_ref() != Some(&loaded)
     {
         return Err(format!(
             "expected discovery to load {loaded:?}, it loaded {:?}",
@@ -311,7 +332,12 @@ fn check_step(step: &Step, o: &Observation, run: &ChildRun, _i: usize) -> Result
             .collect();
         let want: Vec<(String, String)> = skipped
             .iter()
-            .map(|s| (s.file.clone(), s.error.clone()))
+            .map(|s| {
+                (
+                    s.file.replace("$DLL", std::env::consts::DLL_EXTENSION),
+                    s.error.clone(),
+                )
+            })
             .collect();
         if found != want {
             return Err(format!(

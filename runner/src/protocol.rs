@@ -87,6 +87,10 @@ pub struct ObservedError {
     /// Whether the loader marks it a cached failure.
     #[serde(default)]
     pub previous_failure: bool,
+    /// For `version_mismatch`: every differing item the error names (`toolchain`, `target`,
+    /// `package <name>`, …).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub differences: Vec<String>,
 }
 
 /// One thread of an `open_concurrent`.

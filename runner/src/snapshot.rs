@@ -156,7 +156,10 @@ fn outcome(case: &Case, i: usize, o: &Observation, n: &Normalizer) -> Vec<String
         }
     }
     if let Some(v) = o.value {
-        lines.push(format!("= {v}"));
+        match case.steps[i].expect.at_least {
+            Some(min) if v >= min => lines.push(format!("= (at least {min})")),
+            _ => lines.push(format!("= {v}")),
+        }
     }
     if let Some(m) = o.mapped {
         lines.push(if m { "mapped" } else { "not mapped" }.into());
