@@ -52,6 +52,9 @@ struct TestArgs {
     /// Match the filter exactly.
     #[arg(long)]
     exact: bool,
+    /// List the trials instead of running them (builds nothing, starts no child).
+    #[arg(long)]
+    list: bool,
     /// Do not compare transcripts with snapshots (the default outside `cargo run`).
     #[arg(long)]
     no_snapshots: bool,
@@ -105,6 +108,7 @@ fn test(args: TestArgs) -> ExitCode {
     let mut test_args = libtest_mimic::Arguments::from_iter(["plugspec"]);
     test_args.filter = args.filter;
     test_args.exact = args.exact;
+    test_args.list = args.list;
     test_args.test_threads = args.test_threads;
     test_args.quiet = true;
     let (conclusion, report) = harness.report(true).run_with(&test_args);

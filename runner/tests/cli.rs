@@ -1,0 +1,84 @@
+//! The `plugspec` binary: listing builds nothing, known failures are strict (an unexpected pass
+//! and an unknown ID are errors), and a run prints the per-rule report.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+fn plugspec() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_plugspec"));
+    c.env_remove("CI");
+    c
+}
+
+fn scratch(name: &str, text: &str) -> PathBuf {
+    let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("cli-{}-{name}", std::process::id()));
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn listing_names_every_case_and_builds_nothing() {
+    let out = plugspec().arg("list").output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("open/OPN-0001-open-and-call"), "{text}");
+    let out = plugspec().arg("rules").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("OPEN-2"), "{text}");
+}
+
+#[test]
+fn an_unexpected_pass_fails_the_run() {
+    let file = scratch(
+        "xpass.toml",
+        "[[failure]]\nid = \"OPN-0001\"\nreason = \"pretend it fails\"\n",
+    );
+    let out = plugspec()
+        .args(["test", "--no-snapshots", "--exact", "open/OPN-0001-open-and-call", "--known-failures"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{text}");
+    assert!(text.contains("unexpected pass"), "{text}");
+}
+
+#[test]
+fn an_unknown_known_failure_id_fails_the_run() {
+    let file = scratch("unknown.toml", "[[failure]]\nid = \"XYZ-0001\"\nreason = \"r\"\n");
+    let out = plugspec()
+        .args(["test", "--no-snapshots", "--known-failures"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{text}");
+    assert!(text.contains("unknown case ID \"XYZ-0001\""), "{text}");
+}
+
+#[test]
+fn a_run_prints_the_per_rule_report() {
+    let out = plugspec()
+        .args(["test", "--no-snapshots", "OPN-0003"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("OPEN-3     MUST        2"), "{text}");
+    assert!(text.contains("1 pass"), "{text}");
+}
+
+#[test]
+fn listing_trials_builds_no_fixture() {
+    let target = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("list-{}", std::process::id()));
+    let out = plugspec()
+        .args(["test", "--list"])
+        .env("CARGO_TARGET_DIR", &target)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("open/OPN-0001-open-and-call: test"), "{text}");
+    assert!(!target.join("plugspec-fixtures").exists(), "listing built fixtures");
+}
