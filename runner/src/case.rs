@@ -80,7 +80,7 @@ pub struct Case {
     pub title: String,
     /// The rules the case checks.
     pub rules: Vec<String>,
-    /// Where the case applies (see [`Platforms`]).
+    /// Where the case applies (see [`crate::platforms`]).
     pub platforms: Vec<String>,
     /// Capabilities the test binary must have.
     pub requires: Vec<String>,
@@ -774,7 +774,9 @@ pub fn parse_case(
         )));
     }
     if raw.rules.is_empty() {
-        return Err(err("`rules` is empty: every case checks at least one rule".into()));
+        return Err(err(
+            "`rules` is empty: every case checks at least one rule".into()
+        ));
     }
     let rules = known_rules();
     for rule in &raw.rules {
@@ -814,8 +816,8 @@ pub fn parse_case(
             Some(v) => Expect::deserialize(v)
                 .map_err(|e| at(format!("expect: {}", one_line(&e.to_string()))))?,
         };
-        let op = Op::deserialize(toml::Value::Table(table))
-            .map_err(|e| at(one_line(&e.to_string())))?;
+        let op =
+            Op::deserialize(toml::Value::Table(table)).map_err(|e| at(one_line(&e.to_string())))?;
         steps.push(Step { op, expect });
     }
     let fixtures = check_steps(&steps, catalog).map_err(err)?;
@@ -1027,7 +1029,9 @@ fn check_steps(steps: &[Step], catalog: &Catalog) -> Result<BTreeSet<String>, St
             Op::Patch { hex, .. }
                 if hex.len() % 2 != 0 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) =>
             {
-                return Err(at(format!("hex {hex:?} is not an even number of hex digits")));
+                return Err(at(format!(
+                    "hex {hex:?} is not an even number of hex digits"
+                )));
             }
             Op::Chmod { mode, .. } if u32::from_str_radix(mode, 8).is_err() => {
                 return Err(at(format!("mode {mode:?} is not octal")));

@@ -3,13 +3,13 @@
 //! case expects.
 //!
 //! The child is the harness binary itself, re-executed by the parent with
-//! [`CHILD_ENV`](crate::protocol::CHILD_ENV) set; [`crate::Harness::run`] notices and calls
+//! `PLUGSPEC_RUNNER_CHILD` ([`CHILD_ENV`]) set; [`crate::Harness::run`] notices and calls
 //! [`main`].
 
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::Barrier;
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::Instant;
 
 use plugspec::{Error, HostConfig, Loader, Plugin, Symbol, SymbolKind};
@@ -456,30 +456,30 @@ impl<L: Loader> State<L> {
     ) -> Result<Observation, String> {
         let barrier = Barrier::new(threads);
         let loader = &self.loader;
-        let results: Vec<(Result<L::Plugin, Error>, Option<Result<i32, String>>)> =
-            std::thread::scope(|s| {
-                let handles: Vec<_> = (0..threads)
-                    .map(|_| {
-                        s.spawn(|| {
-                            barrier.wait();
-                            let result = loader.open(Path::new(path));
-                            let read = match (&result, read_after) {
-                                (Ok(p), Some(var)) => Some(
-                                    p.lookup(var)
-                                        .map_err(|e| e.to_string())
-                                        .and_then(|s| read_variable(&s)),
-                                ),
-                                _ => None,
-                            };
-                            (result, read)
-                        })
+        type ThreadResult<P> = (Result<P, Error>, Option<Result<i32, String>>);
+        let results: Vec<ThreadResult<L::Plugin>> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..threads)
+                .map(|_| {
+                    s.spawn(|| {
+                        barrier.wait();
+                        let result = loader.open(Path::new(path));
+                        let read = match (&result, read_after) {
+                            (Ok(p), Some(var)) => Some(
+                                p.lookup(var)
+                                    .map_err(|e| e.to_string())
+                                    .and_then(|s| read_variable(&s)),
+                            ),
+                            _ => None,
+                        };
+                        (result, read)
                     })
-                    .collect();
-                handles
-                    .into_iter()
-                    .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-                    .collect()
-            });
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+                .collect()
+        });
         let first = results.iter().find_map(|(r, _)| r.as_ref().ok()).cloned();
         let mut observation = Observation::default();
         let mut per_thread = Vec::new();

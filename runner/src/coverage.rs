@@ -55,11 +55,7 @@ impl Coverage {
         let mut elsewhere = BTreeMap::new();
         for e in file.elsewhere {
             if plugspec::rules::get(&e.rule).is_none() {
-                return Err(format!(
-                    "{}: unknown rule ID {:?}",
-                    path.display(),
-                    e.rule
-                ));
+                return Err(format!("{}: unknown rule ID {:?}", path.display(), e.rule));
             }
             elsewhere.insert(e.rule.clone(), e);
         }

@@ -78,11 +78,7 @@ impl KnownFailures {
                 }
             }
             if by_id.insert(f.id.clone(), f.clone()).is_some() {
-                return Err(format!(
-                    "{}: case {} is listed twice",
-                    path.display(),
-                    f.id
-                ));
+                return Err(format!("{}: case {} is listed twice", path.display(), f.id));
             }
         }
         Ok(KnownFailures {

@@ -73,8 +73,9 @@ fn patch(path: &str, offset: u64, hex: &str) -> Result<(), String> {
 
 fn create_parent(path: &str) -> Result<(), String> {
     match Path::new(path).parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => std::fs::create_dir_all(parent)
-            .map_err(|e| format!("mkdir {}: {e}", parent.display())),
+        Some(parent) if !parent.as_os_str().is_empty() => {
+            std::fs::create_dir_all(parent).map_err(|e| format!("mkdir {}: {e}", parent.display()))
+        }
         _ => Ok(()),
     }
 }

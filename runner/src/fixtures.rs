@@ -154,10 +154,9 @@ impl Catalog {
         );
         Some(match self.fixtures.get(name)? {
             Source::Cargo { lib, .. } => format!("{prefix}{lib}.{ext}"),
-            Source::C { source } => format!(
-                "{prefix}{}.{ext}",
-                source.file_stem()?.to_string_lossy()
-            ),
+            Source::C { source } => {
+                format!("{prefix}{}.{ext}", source.file_stem()?.to_string_lossy())
+            }
         })
     }
 }
@@ -256,11 +255,7 @@ impl Registry {
                 .ok_or_else(|| format!("unknown fixture {name:?}"))?;
             let copy = dir.join(file);
             std::fs::copy(&built, &copy).map_err(|e| {
-                format!(
-                    "cannot copy {} to {}: {e}",
-                    built.display(),
-                    copy.display()
-                )
+                format!("cannot copy {} to {}: {e}", built.display(), copy.display())
             })?;
             out.insert(name.clone(), copy);
         }

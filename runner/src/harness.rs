@@ -51,6 +51,7 @@ fn from_manifest_dir(path: &Path) -> PathBuf {
 ///
 /// ```no_run
 /// // tests/conformance.rs, with [[test]] name = "conformance", harness = false
+/// # #[allow(clippy::needless_doctest_main)]
 /// fn main() {
 ///     plugspec_runner::Harness::<plugspec::ReferenceLoader>::new()
 ///         .known_failures("tests/known-failures.toml") // optional
@@ -171,6 +172,10 @@ impl<L: Loader> Harness<L> {
         let conclusion = libtest_mimic::run(args, trials);
         if args.list {
             return (conclusion, None);
+        }
+        if let Some(c) = &context {
+            // Passed runs removed their directories; an empty per-process directory goes too.
+            let _ = std::fs::remove_dir(run::scratch_root(c.registry.root()));
         }
         let report = context.map(|c| {
             let results = c.results.lock().unwrap_or_else(|e| e.into_inner()).clone();

@@ -175,10 +175,7 @@ impl Report {
                     title: r.title.to_string(),
                     cases: ids,
                     counts,
-                    checked_elsewhere: coverage
-                        .elsewhere
-                        .get(r.id)
-                        .map(|e| e.checked_by.clone()),
+                    checked_elsewhere: coverage.elsewhere.get(r.id).map(|e| e.checked_by.clone()),
                 }
             })
             .collect();

@@ -76,11 +76,7 @@ fn error_line(n: &Normalizer, e: &ObservedError) -> String {
     format!(
         "error {}{}: {}",
         e.kind,
-        if e.previous_failure {
-            " (cached)"
-        } else {
-            ""
-        },
+        if e.previous_failure { " (cached)" } else { "" },
         n.apply(&e.message)
     )
 }
@@ -188,7 +184,12 @@ fn outcome(case: &Case, i: usize, o: &Observation, n: &Normalizer) -> Vec<String
 }
 
 /// The transcript of one run.
-pub fn transcript(case: &Case, run: &ChildRun, fixtures_root: &Path, fixtures_src: &Path) -> Transcript {
+pub fn transcript(
+    case: &Case,
+    run: &ChildRun,
+    fixtures_root: &Path,
+    fixtures_src: &Path,
+) -> Transcript {
     let n = Normalizer::new(&run.case_dir, fixtures_root, fixtures_src);
     Transcript {
         id: case.id.clone(),

@@ -57,8 +57,9 @@ const KNOWN_FAILURES: &str = "tests/broken-fresh-handles.toml";
 fn main() {
     if !plugspec_runner::child::is_child() {
         // The listed cases must be tagged with the rule this loader breaks.
-        let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(KNOWN_FAILURES))
-            .expect("the known failures of the broken loader");
+        let text =
+            std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(KNOWN_FAILURES))
+                .expect("the known failures of the broken loader");
         assert!(
             text.contains("id = \"API-0001\""),
             "API-0001 (API-2, handles compare by identity) must catch a loader with fresh handles"

@@ -20,7 +20,11 @@ fn scratch(name: &str, text: &str) -> PathBuf {
 #[test]
 fn listing_names_every_case_and_builds_nothing() {
     let out = plugspec().arg("list").output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("open/OPN-0001-open-and-call"), "{text}");
     let out = plugspec().arg("rules").output().unwrap();
@@ -35,7 +39,13 @@ fn an_unexpected_pass_fails_the_run() {
         "[[failure]]\nid = \"OPN-0001\"\nreason = \"pretend it fails\"\n",
     );
     let out = plugspec()
-        .args(["test", "--no-snapshots", "--exact", "open/OPN-0001-open-and-call", "--known-failures"])
+        .args([
+            "test",
+            "--no-snapshots",
+            "--exact",
+            "open/OPN-0001-open-and-call",
+            "--known-failures",
+        ])
         .arg(&file)
         .output()
         .unwrap();
@@ -46,7 +56,10 @@ fn an_unexpected_pass_fails_the_run() {
 
 #[test]
 fn an_unknown_known_failure_id_fails_the_run() {
-    let file = scratch("unknown.toml", "[[failure]]\nid = \"XYZ-0001\"\nreason = \"r\"\n");
+    let file = scratch(
+        "unknown.toml",
+        "[[failure]]\nid = \"XYZ-0001\"\nreason = \"r\"\n",
+    );
     let out = plugspec()
         .args(["test", "--no-snapshots", "--known-failures"])
         .arg(&file)
@@ -71,7 +84,8 @@ fn a_run_prints_the_per_rule_report() {
 
 #[test]
 fn listing_trials_builds_no_fixture() {
-    let target = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("list-{}", std::process::id()));
+    let target =
+        PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("list-{}", std::process::id()));
     let out = plugspec()
         .args(["test", "--list"])
         .env("CARGO_TARGET_DIR", &target)
@@ -80,5 +94,8 @@ fn listing_trials_builds_no_fixture() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{text}");
     assert!(text.contains("open/OPN-0001-open-and-call: test"), "{text}");
-    assert!(!target.join("plugspec-fixtures").exists(), "listing built fixtures");
+    assert!(
+        !target.join("plugspec-fixtures").exists(),
+        "listing built fixtures"
+    );
 }

@@ -17,16 +17,27 @@ fn every_must_and_should_rule_has_a_case() {
     let suite = load_suite(&cases, &catalog).unwrap_or_else(|errors| {
         panic!(
             "invalid cases:\n{}",
-            errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")
+            errors
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("\n")
         )
     });
     let coverage = Coverage::load(&cases).expect("coverage.toml");
     let missing: Vec<&str> = uncovered(&suite, &coverage).iter().map(|r| r.id).collect();
-    assert!(missing.is_empty(), "MUST/SHOULD rules without a case: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "MUST/SHOULD rules without a case: {missing:?}"
+    );
     // Rules listed as checked elsewhere really have no case (else the entry is stale).
     for (rule, ids) in cases_by_rule(&suite) {
         if coverage.elsewhere.contains_key(rule.id) {
-            assert!(ids.is_empty(), "{} has cases {ids:?}: drop it from coverage.toml", rule.id);
+            assert!(
+                ids.is_empty(),
+                "{} has cases {ids:?}: drop it from coverage.toml",
+                rule.id
+            );
             assert!(matches!(rule.level, Level::Must | Level::Should));
         }
     }

@@ -67,7 +67,10 @@ fn copy_dir(from: &Path, to: &Path) {
 
 #[test]
 fn an_outside_crate_runs_the_suite_against_its_loader() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf();
     let tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
     let target = tmp.parent().unwrap().to_path_buf();
     let krate = std::env::temp_dir().join(format!("plugspec-outside-{}", std::process::id()));
@@ -75,7 +78,11 @@ fn an_outside_crate_runs_the_suite_against_its_loader() {
     std::fs::create_dir_all(krate.join("src")).unwrap();
     std::fs::create_dir_all(krate.join("tests")).unwrap();
     let root_s = root.display().to_string();
-    std::fs::write(krate.join("Cargo.toml"), CARGO_TOML.replace("@ROOT@", &root_s)).unwrap();
+    std::fs::write(
+        krate.join("Cargo.toml"),
+        CARGO_TOML.replace("@ROOT@", &root_s),
+    )
+    .unwrap();
     std::fs::write(krate.join("src/lib.rs"), LIB_RS).unwrap();
     std::fs::write(krate.join("tests/conformance.rs"), CONFORMANCE_RS).unwrap();
     std::fs::write(
@@ -109,6 +116,9 @@ fn an_outside_crate_runs_the_suite_against_its_loader() {
     );
     assert!(stdout.contains("test result: ok."), "{stdout}");
     assert!(stdout.contains("loader my_loader::MyLoader"), "{stdout}");
-    eprintln!("outside crate: cargo test took {:.1} s", started.elapsed().as_secs_f64());
+    eprintln!(
+        "outside crate: cargo test took {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
     let _ = std::fs::remove_dir_all(&krate);
 }

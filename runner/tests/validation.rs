@@ -89,7 +89,10 @@ fn an_unknown_field_is_rejected() {
 
 #[test]
 fn an_unknown_operation_is_rejected() {
-    let text = GOOD.replace("op = \"open\"\nfixture = \"basic\"\nas", "op = \"opne\"\nfixture = \"basic\"\nas");
+    let text = GOOD.replace(
+        "op = \"open\"\nfixture = \"basic\"\nas",
+        "op = \"opne\"\nfixture = \"basic\"\nas",
+    );
     rejects(
         &[("open/OPN-9001-good.toml", &text)],
         "OPN-9001-good.toml",
@@ -174,7 +177,10 @@ fn an_undefined_handle_is_rejected() {
 
 #[test]
 fn an_unknown_error_kind_is_rejected() {
-    let text = GOOD.replace("expect = { same_as = \"p1\" }", "expect = { error = \"exploded\" }");
+    let text = GOOD.replace(
+        "expect = { same_as = \"p1\" }",
+        "expect = { error = \"exploded\" }",
+    );
     rejects(
         &[("open/OPN-9001-good.toml", &text)],
         "OPN-9001-good.toml",
@@ -215,7 +221,12 @@ fn malformed_toml_is_rejected_without_a_panic() {
 fn every_problem_is_reported_at_once() {
     let errors = load(&[
         ("open/OPN-9001-good.toml", &GOOD.replace("OPEN-2", "NOPE-1")),
-        ("open/OPN-9003-other.toml", &GOOD.replace("OPN-9001", "OPN-9003").replace("p1\" }", "zz\" }")),
+        (
+            "open/OPN-9003-other.toml",
+            &GOOD
+                .replace("OPN-9001", "OPN-9003")
+                .replace("p1\" }", "zz\" }"),
+        ),
     ])
     .expect_err("invalid");
     assert_eq!(errors.len(), 2, "{errors:?}");
