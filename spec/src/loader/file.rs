@@ -101,11 +101,26 @@ fn open_nonblocking(path: &Path) -> std::io::Result<File> {
     File::open(path)
 }
 
+/// What the file itself says it is built for, beside its manifest.
+pub(crate) struct FileFacts {
+    /// The manifest bytes from the plugspec section.
+    pub(crate) manifest: Vec<u8>,
+    /// The machine the object file is built for.
+    pub(crate) architecture: object::Architecture,
+    /// Whether the object file is little-endian.
+    pub(crate) little_endian: bool,
+}
+
 /// Reads the manifest bytes out of the file's plugspec section, without mapping the file.
 ///
 /// A file that is not an object file, not a shared library, or has no plugspec section is not a
 /// plugin; the message says which.
 pub(crate) fn read_manifest(given: &Path, canonical: &Path, file: File) -> Result<Vec<u8>, Error> {
+    read_facts(given, canonical, file).map(|facts| facts.manifest)
+}
+
+/// [`read_manifest`], plus the architecture and byte order of the object file.
+pub(crate) fn read_facts(given: &Path, canonical: &Path, file: File) -> Result<FileFacts, Error> {
     let len = file.metadata().map(|m| m.len()).map_err(|e| {
         Error::io(
             given,
@@ -156,5 +171,64 @@ pub(crate) fn read_manifest(given: &Path, canonical: &Path, file: File) -> Resul
             format_args!("cannot read the manifest section of {shown}: {e}"),
         )
     })?;
-    Ok(data.to_vec())
+    Ok(FileFacts {
+        manifest: data.to_vec(),
+        architecture: object.architecture(),
+        little_endian: object.is_little_endian(),
+    })
+}
+
+/// The machine this process runs on, as the `object` crate names it (`None` where it has no
+/// name for it: then the check is skipped).
+fn host_architecture() -> Option<object::Architecture> {
+    use object::Architecture as A;
+    Some(match std::env::consts::ARCH {
+        "x86_64" => A::X86_64,
+        "x86" => A::I386,
+        "aarch64" => A::Aarch64,
+        "arm" => A::Arm,
+        "riscv64" => A::Riscv64,
+        "riscv32" => A::Riscv32,
+        "powerpc64" => A::PowerPc64,
+        "powerpc" => A::PowerPc,
+        "s390x" => A::S390x,
+        "loongarch64" => A::LoongArch64,
+        "mips" => A::Mips,
+        "mips64" => A::Mips64,
+        "sparc64" => A::Sparc64,
+        _ => return None,
+    })
+}
+
+/// Refuses a file whose object header names another machine or byte order than this process,
+/// before the dynamic loader sees it (its manifest claimed this host's target, or the
+/// fingerprint check would have named the target already).
+pub(crate) fn check_machine(
+    given: &Path,
+    canonical: &Path,
+    facts: &FileFacts,
+) -> Result<(), Error> {
+    let host_little = cfg!(target_endian = "little");
+    let machine_differs = host_architecture().is_some_and(|host| host != facts.architecture);
+    if machine_differs || facts.little_endian != host_little {
+        let order = |little: bool| {
+            if little {
+                "little-endian"
+            } else {
+                "big-endian"
+            }
+        };
+        return Err(Error::not_a_plugin(
+            given,
+            format_args!(
+                "{} is built for {:?} ({}), but this process runs on {} ({}) and its manifest claims this host's target",
+                canonical.display(),
+                facts.architecture,
+                order(facts.little_endian),
+                std::env::consts::ARCH,
+                order(host_little),
+            ),
+        ));
+    }
+    Ok(())
 }

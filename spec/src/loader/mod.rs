@@ -171,13 +171,16 @@ impl ReferenceLoader {
     /// (nothing is mapped, nothing runs, nothing is cached): its manifest bytes, or the refusal
     /// naming every difference (for `plugspec check`).
     pub fn check(&self, path: &Path) -> Result<Vec<u8>, Error> {
-        let bytes = ReferenceLoader::inspect(path)?;
-        let manifest = decode(path, &bytes)?;
+        let canonical = file::resolve(path)?;
+        let file = file::open_regular(path, &canonical)?;
+        let facts = file::read_facts(path, &canonical, file)?;
+        let manifest = decode(path, &facts.manifest)?;
         let differences = fingerprint::compare(&manifest.fingerprint, &self.host);
         if !differences.is_empty() {
             return Err(Error::version_mismatch(path, differences));
         }
-        Ok(bytes)
+        file::check_machine(path, &canonical, &facts)?;
+        Ok(facts.manifest)
     }
 
     /// Steps 4 to 7 for a path this thread has claimed.
@@ -186,19 +189,21 @@ impl ReferenceLoader {
         if self.fault == Some(Fault::MapBeforeCheck) {
             os::map(given, canonical, true)?;
         }
-        let bytes = file::read_manifest(given, canonical, file)?;
-        let manifest = decode(given, &bytes)?;
+        let facts = file::read_facts(given, canonical, file)?;
+        let bytes = &facts.manifest;
+        let manifest = decode(given, bytes)?;
         let differences = fingerprint::compare(&manifest.fingerprint, &self.host);
         if !differences.is_empty() && self.fault != Some(Fault::SkipFingerprint) {
             return Err(Error::version_mismatch(given, differences));
         }
+        file::check_machine(given, canonical, &facts)?;
         if self.fault != Some(Fault::SkipIdentity)
             && let Err(owner) = cache::reserve_identity(manifest.identity, canonical)
         {
             return Err(Error::already_loaded(given, manifest.identity, &owner));
         }
         let identity = manifest.identity.to_string();
-        let mapped = match self.map_checked(given, canonical, &bytes) {
+        let mapped = match self.map_checked(given, canonical, bytes) {
             Ok(mapped) => mapped,
             Err(e) => {
                 // Nothing of the plugin ran: the identity may be loaded from another file later.
