@@ -13,7 +13,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 use plugspec::loader::Fault;
-use plugspec::{Error, ErrorKind, HostConfig, LoadedPlugin, Loader, Plugin, ReferenceLoader, Symbol, SymbolKind};
+use plugspec::{
+    Error, ErrorKind, HostConfig, LoadedPlugin, Loader, Plugin, ReferenceLoader, Symbol, SymbolKind,
+};
 
 /// The environment variable naming the mutant a child process becomes.
 pub const MUTANT_ENV: &str = "PLUGSPEC_ZOO_MUTANT";
@@ -45,18 +47,50 @@ pub enum Mutant {
 
 /// Every mutant with its name and the rule it breaks.
 pub const ZOO: &[(&str, Mutant, &str)] = &[
-    ("reinit-on-reopen", Mutant::Fault(Fault::ReinitOnReopen), "INIT-3"),
+    (
+        "reinit-on-reopen",
+        Mutant::Fault(Fault::ReinitOnReopen),
+        "INIT-3",
+    ),
     ("lazy-init", Mutant::Fault(Fault::LazyInit), "INIT-2"),
-    ("init-on-another-thread", Mutant::Fault(Fault::InitOnAnotherThread), "INIT-2"),
-    ("skip-fingerprint", Mutant::Fault(Fault::SkipFingerprint), "VER-2"),
-    ("skip-identity", Mutant::Fault(Fault::SkipIdentity), "OPEN-3"),
-    ("forget-sticky-failures", Mutant::Fault(Fault::ForgetStickyFailures), "CACHE-3"),
+    (
+        "init-on-another-thread",
+        Mutant::Fault(Fault::InitOnAnotherThread),
+        "INIT-2",
+    ),
+    (
+        "skip-fingerprint",
+        Mutant::Fault(Fault::SkipFingerprint),
+        "VER-2",
+    ),
+    (
+        "skip-identity",
+        Mutant::Fault(Fault::SkipIdentity),
+        "OPEN-3",
+    ),
+    (
+        "forget-sticky-failures",
+        Mutant::Fault(Fault::ForgetStickyFailures),
+        "CACHE-3",
+    ),
     ("no-lock", Mutant::Fault(Fault::NoLock), "INIT-4"),
-    ("map-before-check", Mutant::Fault(Fault::MapBeforeCheck), "INIT-9"),
+    (
+        "map-before-check",
+        Mutant::Fault(Fault::MapBeforeCheck),
+        "INIT-9",
+    ),
     ("fresh-handle", Mutant::FreshHandle, "OPEN-2"),
     ("variable-copy", Mutant::VariableCopy, "LOOKUP-2"),
-    ("first-difference-only", Mutant::FirstDifferenceOnly, "VER-3"),
-    ("hang-after-init-panic", Mutant::HangAfterInitPanic, "INIT-5"),
+    (
+        "first-difference-only",
+        Mutant::FirstDifferenceOnly,
+        "VER-3",
+    ),
+    (
+        "hang-after-init-panic",
+        Mutant::HangAfterInitPanic,
+        "INIT-5",
+    ),
     ("abort-on-init-panic", Mutant::AbortOnInitPanic, "INIT-5"),
     ("cache-not-found", Mutant::CacheNotFound, "CACHE-1"),
     ("wrong-error-kind", Mutant::WrongErrorKind, "VER-6"),
@@ -133,10 +167,16 @@ impl Loader for ZooLoader {
         let result = self.inner.open(path);
         let plugin = match (self.mutant, result) {
             (_, Ok(plugin)) => plugin,
-            (Some(Mutant::FirstDifferenceOnly), Err(e)) if e.kind() == ErrorKind::VersionMismatch => {
+            (Some(Mutant::FirstDifferenceOnly), Err(e))
+                if e.kind() == ErrorKind::VersionMismatch =>
+            {
                 let first = e.differences().first().cloned().into_iter().collect();
                 let short = Error::version_mismatch(path, first);
-                return Err(if e.is_previous_failure() { short.as_previous_failure(path) } else { short });
+                return Err(if e.is_previous_failure() {
+                    short.as_previous_failure(path)
+                } else {
+                    short
+                });
             }
             (Some(Mutant::HangAfterInitPanic), Err(e))
                 if e.kind() == ErrorKind::InitPanicked && e.is_previous_failure() =>
@@ -149,7 +189,10 @@ impl Loader for ZooLoader {
                 std::process::abort()
             }
             (Some(Mutant::CacheNotFound), Err(e)) if e.kind() == ErrorKind::NotFound => {
-                NOT_FOUND.lock().unwrap().push((path.to_path_buf(), e.clone()));
+                NOT_FOUND
+                    .lock()
+                    .unwrap()
+                    .push((path.to_path_buf(), e.clone()));
                 return Err(e);
             }
             (Some(Mutant::WrongErrorKind), Err(e)) if e.kind() == ErrorKind::NotAPlugin => {
@@ -161,7 +204,8 @@ impl Loader for ZooLoader {
             Some(Mutant::FreshHandle) => SERIAL.fetch_add(1, Ordering::Relaxed) + 1,
             _ => 0,
         };
-        let unload = (self.mutant == Some(Mutant::UnloadOnDrop)).then(|| UnloadGuard::for_path(plugin.path()));
+        let unload = (self.mutant == Some(Mutant::UnloadOnDrop))
+            .then(|| UnloadGuard::for_path(plugin.path()));
         Ok(ZooPlugin {
             inner: plugin,
             mutant: self.mutant,
@@ -203,14 +247,26 @@ fn raw_symbol(path: &Path, identity: &str, name: &str) -> Option<Symbol> {
     // reference to it, which is leaked below so that the address stays valid.
     let library = unsafe { libloading::Library::new(path) }.ok()?;
     // SAFETY: looked up as an address only; nothing is dereferenced here.
-    let address = unsafe { library.get::<*mut ()>(name.as_bytes()) }.ok().map(|s| *s)?;
+    let address = unsafe { library.get::<*mut ()>(name.as_bytes()) }
+        .ok()
+        .map(|s| *s)?;
     std::mem::forget(library);
     let identity: &'static str = Box::leak(identity.to_string().into_boxed_str());
     let name: &'static str = Box::leak(name.to_string().into_boxed_str());
     // SAFETY: this is the mutant's bug on purpose: the address is a raw dynamic symbol that the
     // manifest did not declare. Its kind and type are guessed, so the cases that reach it only
     // ever observe that the lookup succeeded.
-    Some(unsafe { Symbol::new(identity, name, SymbolKind::Function, "?", size_of::<usize>(), align_of::<usize>(), address) })
+    Some(unsafe {
+        Symbol::new(
+            identity,
+            name,
+            SymbolKind::Function,
+            "?",
+            size_of::<usize>(),
+            align_of::<usize>(),
+            address,
+        )
+    })
 }
 
 /// Drops the library's references when the last handle of its path is dropped.
@@ -226,13 +282,19 @@ impl UnloadGuard {
         if let Some(guard) = guards.get(path).and_then(Weak::upgrade) {
             return guard;
         }
-        let guard = Arc::new(UnloadGuard { path: path.to_path_buf() });
+        let guard = Arc::new(UnloadGuard {
+            path: path.to_path_buf(),
+        });
         guards.insert(path.to_path_buf(), Arc::downgrade(&guard));
         guard
     }
 }
 
 impl Drop for UnloadGuard {
+    #[cfg(not(unix))]
+    fn drop(&mut self) {}
+
+    #[cfg(unix)]
     fn drop(&mut self) {
         let Ok(path) = std::ffi::CString::new(self.path.as_os_str().as_encoded_bytes()) else {
             return;
