@@ -45,6 +45,10 @@ use crate::error::ErrorKind;
 /// # Safety
 /// Implement only for types that keep their state in an [`UnsafeCell`] (directly or inside), so
 /// that the compiler places their statics in writable memory.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not writable storage: an immutable `static` of it cannot be exported as a plugin variable",
+    label = "declare the static `static mut`, or use an interior-mutable type (atomics, `SharedCell`, `Mutex`)"
+)]
 pub unsafe trait InteriorMutable: Sync {}
 
 macro_rules! interior_mutable {
