@@ -34,6 +34,12 @@ pub fn default_fixtures_dir() -> PathBuf {
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures"))
 }
 
+/// A report path from the environment, made absolute against the current directory.
+fn report_path_from_env(var: &str) -> Option<PathBuf> {
+    let path = PathBuf::from(std::env::var_os(var).filter(|v| !v.is_empty())?);
+    Some(std::path::absolute(&path).unwrap_or(path))
+}
+
 /// Resolves `path` against `$CARGO_MANIFEST_DIR` (set by cargo for test binaries), else the
 /// current directory.
 fn from_manifest_dir(path: &Path) -> PathBuf {
@@ -65,6 +71,9 @@ pub struct Harness<L> {
     snapshots: Option<PathBuf>,
     timeout: Duration,
     report: bool,
+    json_report: Option<PathBuf>,
+    markdown_report: Option<PathBuf>,
+    implementation: Option<String>,
     _loader: PhantomData<fn() -> L>,
 }
 
@@ -82,13 +91,16 @@ impl<L> std::fmt::Debug for Harness<L> {
             .field("known_failures", &self.known_failures)
             .field("snapshots", &self.snapshots)
             .field("timeout", &self.timeout)
+            .field("json_report", &self.json_report)
+            .field("markdown_report", &self.markdown_report)
             .finish()
     }
 }
 
 impl<L: Loader> Harness<L> {
     /// The shipped cases and fixtures, snapshots in `<crate>/tests/snapshots/plugspec/`, the time
-    /// limit from `$PLUGSPEC_CASE_TIMEOUT` (default 30 s).
+    /// limit from `$PLUGSPEC_CASE_TIMEOUT` (default 30 s), report files from
+    /// `$PLUGSPEC_REPORT_JSON` and `$PLUGSPEC_REPORT_MD` (paths; none by default).
     pub fn new() -> Self {
         Harness {
             cases_dir: default_cases_dir(),
@@ -97,6 +109,9 @@ impl<L: Loader> Harness<L> {
             snapshots: Some(snapshot::default_dir()),
             timeout: run::timeout_from_env(run::DEFAULT_TIMEOUT),
             report: std::env::var("PLUGSPEC_REPORT").map_or(true, |v| v != "0" && v != "off"),
+            json_report: report_path_from_env("PLUGSPEC_REPORT_JSON"),
+            markdown_report: report_path_from_env("PLUGSPEC_REPORT_MD"),
+            implementation: None,
             _loader: PhantomData,
         }
     }
@@ -145,6 +160,26 @@ impl<L: Loader> Harness<L> {
         self
     }
 
+    /// Also write the report as JSON to `path` after the run (the structure is documented in
+    /// [`crate::report`] and `runner/report.schema.json`). Overrides `$PLUGSPEC_REPORT_JSON`.
+    pub fn json_report(mut self, path: impl AsRef<Path>) -> Self {
+        self.json_report = Some(from_manifest_dir(path.as_ref()));
+        self
+    }
+
+    /// Also write the per-rule report as Markdown to `path` after the run (for a CI job
+    /// summary). Overrides `$PLUGSPEC_REPORT_MD`.
+    pub fn markdown_report(mut self, path: impl AsRef<Path>) -> Self {
+        self.markdown_report = Some(from_manifest_dir(path.as_ref()));
+        self
+    }
+
+    /// The implementation's name in the reports (default: the loader's Rust type name).
+    pub fn implementation(mut self, name: impl Into<String>) -> Self {
+        self.implementation = Some(name.into());
+        self
+    }
+
     /// Runs the harness and exits: as the child when started as one, else parses the libtest
     /// arguments, runs the trials, prints the report.
     pub fn run(self) -> ! {
@@ -158,8 +193,16 @@ impl<L: Loader> Harness<L> {
 
     /// Runs the trials with these arguments (not as a child) and returns the conclusion and,
     /// unless listing, the report.
+    ///
+    /// Writes the report files asked for; a file that cannot be written counts as one failed
+    /// trial in the conclusion.
     pub fn run_with(self, args: &Arguments) -> (Conclusion, Option<Report>) {
         let report_on = self.report;
+        let files = (self.json_report.clone(), self.markdown_report.clone());
+        let implementation = self
+            .implementation
+            .clone()
+            .unwrap_or_else(|| std::any::type_name::<L>().to_string());
         let (trials, context) = match self.prepare() {
             Ok((trials, context)) => (trials, Some(context)),
             Err(problem) => (
@@ -169,7 +212,7 @@ impl<L: Loader> Harness<L> {
                 None,
             ),
         };
-        let conclusion = libtest_mimic::run(args, trials);
+        let mut conclusion = libtest_mimic::run(args, trials);
         if args.list {
             return (conclusion, None);
         }
@@ -179,10 +222,20 @@ impl<L: Loader> Harness<L> {
         }
         let report = context.map(|c| {
             let results = c.results.lock().unwrap_or_else(|e| e.into_inner()).clone();
-            Report::build(&c.suite, &c.coverage, &results, std::any::type_name::<L>())
+            Report::build(&c.suite, &c.coverage, &results, &implementation)
         });
         if report_on && let Some(r) = &report {
             println!("{}", r.text());
+        }
+        if let Some(r) = &report {
+            let written = [
+                files.0.map(|p| r.write_json(&p)),
+                files.1.map(|p| r.write_markdown(&p)),
+            ];
+            for problem in written.into_iter().flatten().filter_map(Result::err) {
+                eprintln!("plugspec: {problem}");
+                conclusion.num_failed += 1;
+            }
         }
         (conclusion, report)
     }
@@ -285,6 +338,8 @@ impl Context {
         results.push(CaseResult {
             id: case.id.clone(),
             trial: case.trial_name(),
+            area: case.area.clone(),
+            title: case.title.clone(),
             rules: case.rules.clone(),
             status,
             duration_ms: started.elapsed().as_millis() as u64,

@@ -58,6 +58,8 @@
 //! | known failures | [`expectations`] |
 //! | rule coverage, the per-rule report | [`coverage`], [`report`] |
 //! | libtest-mimic trials | [`harness`] |
+//! | report files: JSON (documented structure, `runner/report.schema.json`) and Markdown | [`report`] |
+//! | reading plugin files without running them (`plugspec inspect`, `plugspec check`) | [`inspect`], [`host`] |
 //!
 //! 1. **List** (no build, no child): read the fixture sources and the cases, validate them
 //!    (unknown fields, rule IDs, fixtures, handle names, error kinds…), make one trial per case;
@@ -86,6 +88,8 @@ pub mod expectations;
 pub mod fileops;
 pub mod fixtures;
 pub mod harness;
+pub mod host;
+pub mod inspect;
 pub mod judge;
 pub mod normalize;
 pub mod platforms;

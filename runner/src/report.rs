@@ -1,16 +1,60 @@
-//! The report of a run: per case and per rule, with totals. The data is serialisable (serde),
-//! so that JSON and Markdown renderings can be added beside the text one.
+//! The report of a run: per case and per rule, with totals, rendered as text (printed after a
+//! run), JSON (for a comparison matrix across implementations) and Markdown (for a CI job
+//! summary).
+//!
+//! Write the files with `plugspec test --json FILE --markdown FILE`, or from an implementer's
+//! harness with [`Harness::json_report`](crate::Harness::json_report) /
+//! [`Harness::markdown_report`](crate::Harness::markdown_report) or the environment variables
+//! `PLUGSPEC_REPORT_JSON=FILE` / `PLUGSPEC_REPORT_MD=FILE`.
+//!
+//! ## The JSON report, schema version 1
+//!
+//! The structure is exactly what `runner/report.schema.json` (JSON Schema 2020-12) describes
+//! for [`SCHEMA_VERSION`]; [`Report`] reads it back with serde. Any change to it — a field
+//! added, removed, renamed or retyped, a new outcome value — increments `schema_version`, so a
+//! consumer that checks the number can rely on every field below. Object keys appear in the
+//! order listed; absent values are `null`, never left out.
+//!
+//! | field | type | meaning |
+//! |---|---|---|
+//! | `schema_version` | integer | [`SCHEMA_VERSION`] (1) |
+//! | `suite_version` | string | version of the conformance suite (the `plugspec-runner` crate) |
+//! | `spec_version` | string | version of SPEC.md the rules come from ([`plugspec::rules::SPEC_VERSION`]) |
+//! | `protocol_version` | integer | version of the parent↔child protocol ([`crate::protocol::PROTOCOL_VERSION`]) |
+//! | `implementation` | string | the loader under test (its Rust type name unless the harness was given a name) |
+//! | `platform` | object | where it ran: `target` (triple), `os` and `arch` (as Rust's `std::env::consts`), `loads_plugins` (bool) |
+//! | `totals` | object | counts over all cases: `cases`, `pass`, `fail`, `ignored`, `known_failure`, `not_run` |
+//! | `cases` | array | one object per case of the suite, in trial order (below) |
+//! | `rules` | array | one object per rule of SPEC.md, in catalogue order (below) |
+//! | `uncovered` | array of strings | MUST/SHOULD rule IDs that no case checks and nothing else accounts for |
+//!
+//! A **case**: `id` (`OPN-0001`), `trial` (`open/OPN-0001-open-and-call`), `area` (`open`),
+//! `title`, `rules` (rule IDs), `outcome` (`pass`, `fail`, `ignored`, `known_failure` or
+//! `not_run` — filtered out or never started), `message` (string or `null`: why it failed, why
+//! it was ignored, the known failure's reason; `null` for `pass` and `not_run`), `link` (string
+//! or `null`: the known failure's link), `duration_ms` (wall time of all its runs) and `runs`
+//! (how many child processes ran it).
+//!
+//! A **rule**: `id` (`OPEN-2`), `level` (`MUST`, `SHOULD`, `MAY` or `RETIRED`), `title`,
+//! `cases` (IDs of the cases checking it), `outcome` (see [`RuleOutcome`]: `fail` if any of its
+//! cases failed, else `known_failure` if any is a known failure, else `pass` if any passed, else
+//! `ignored`, `not_run`, or — without cases — `checked_elsewhere` or `no_case`), `counts` (the
+//! same counts as `totals`, over its cases) and `checked_elsewhere` (string or `null`: what
+//! checks a rule no case can check, from `conformance/coverage.toml`).
 
 use std::fmt::Write;
+use std::path::Path;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::case::Suite;
 use crate::coverage::{self, Coverage};
 
+/// The version of the JSON report's structure (the `schema_version` field).
+pub const SCHEMA_VERSION: u32 = 1;
+
 /// What happened to one case.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "status", rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Status {
     /// Every run passed.
     Pass,
@@ -29,7 +73,6 @@ pub enum Status {
         /// The file's reason.
         reason: String,
         /// The file's link.
-        #[serde(skip_serializing_if = "Option::is_none")]
         link: Option<String>,
     },
     /// Filtered out or not run.
@@ -37,6 +80,26 @@ pub enum Status {
 }
 
 impl Status {
+    /// The outcome without its message.
+    pub fn outcome(&self) -> Outcome {
+        match self {
+            Status::Pass => Outcome::Pass,
+            Status::Fail { .. } => Outcome::Fail,
+            Status::Ignored { .. } => Outcome::Ignored,
+            Status::KnownFailure { .. } => Outcome::KnownFailure,
+            Status::NotRun => Outcome::NotRun,
+        }
+    }
+
+    /// The failure message, ignore reason or known-failure reason.
+    pub fn message(&self) -> Option<&str> {
+        match self {
+            Status::Fail { message } => Some(message),
+            Status::Ignored { reason } | Status::KnownFailure { reason, .. } => Some(reason),
+            Status::Pass | Status::NotRun => None,
+        }
+    }
+
     fn word(&self) -> &'static str {
         match self {
             Status::Pass => "pass",
@@ -48,17 +111,40 @@ impl Status {
     }
 }
 
+/// A case's outcome, as the JSON report names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Every run passed.
+    Pass,
+    /// A run failed.
+    Fail,
+    /// Not run here, with a reason.
+    Ignored,
+    /// Failed as the known-failures file says.
+    KnownFailure,
+    /// Filtered out or never started.
+    NotRun,
+}
+
 /// One case's result.
-#[derive(Debug, Clone, Serialize)]
+///
+/// In JSON: `id`, `trial`, `area`, `title`, `rules`, `outcome`, `message`, `link`,
+/// `duration_ms`, `runs` (see the [module documentation](self)).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "CaseRecord", try_from = "CaseRecord")]
 pub struct CaseResult {
     /// Case ID.
     pub id: String,
     /// Trial name.
     pub trial: String,
+    /// The area (the case's directory).
+    pub area: String,
+    /// The case's title.
+    pub title: String,
     /// Rules it checks.
     pub rules: Vec<String>,
     /// The outcome.
-    #[serde(flatten)]
     pub status: Status,
     /// Wall time of all its runs, in milliseconds.
     pub duration_ms: u64,
@@ -66,9 +152,94 @@ pub struct CaseResult {
     pub runs: u32,
 }
 
+/// The JSON form of a [`CaseResult`]: the status as `outcome` + `message` + `link`.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CaseRecord {
+    id: String,
+    trial: String,
+    area: String,
+    title: String,
+    rules: Vec<String>,
+    outcome: Outcome,
+    message: Option<String>,
+    link: Option<String>,
+    duration_ms: u64,
+    runs: u32,
+}
+
+impl From<CaseResult> for CaseRecord {
+    fn from(c: CaseResult) -> CaseRecord {
+        let outcome = c.status.outcome();
+        let message = c.status.message().map(str::to_string);
+        let link = match c.status {
+            Status::KnownFailure { link, .. } => link,
+            _ => None,
+        };
+        CaseRecord {
+            id: c.id,
+            trial: c.trial,
+            area: c.area,
+            title: c.title,
+            rules: c.rules,
+            outcome,
+            message,
+            link,
+            duration_ms: c.duration_ms,
+            runs: c.runs,
+        }
+    }
+}
+
+impl TryFrom<CaseRecord> for CaseResult {
+    type Error = String;
+
+    fn try_from(r: CaseRecord) -> Result<CaseResult, String> {
+        let need = |what: &str| {
+            format!(
+                "case {}: outcome {:?} needs a message ({what})",
+                r.id, r.outcome
+            )
+        };
+        let status = match r.outcome {
+            Outcome::Pass => Status::Pass,
+            Outcome::NotRun => Status::NotRun,
+            Outcome::Fail => Status::Fail {
+                message: r.message.clone().ok_or_else(|| need("why it failed"))?,
+            },
+            Outcome::Ignored => Status::Ignored {
+                reason: r
+                    .message
+                    .clone()
+                    .ok_or_else(|| need("why it was ignored"))?,
+            },
+            Outcome::KnownFailure => Status::KnownFailure {
+                reason: r
+                    .message
+                    .clone()
+                    .ok_or_else(|| need("the known failure's reason"))?,
+                link: r.link.clone(),
+            },
+        };
+        Ok(CaseResult {
+            id: r.id,
+            trial: r.trial,
+            area: r.area,
+            title: r.title,
+            rules: r.rules,
+            status,
+            duration_ms: r.duration_ms,
+            runs: r.runs,
+        })
+    }
+}
+
 /// Counts of case outcomes.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Counts {
+    /// All cases counted.
+    pub cases: u32,
     /// Passed.
     pub pass: u32,
     /// Failed.
@@ -83,6 +254,7 @@ pub struct Counts {
 
 impl Counts {
     fn add(&mut self, s: &Status) {
+        self.cases += 1;
         match s {
             Status::Pass => self.pass += 1,
             Status::Fail { .. } => self.fail += 1,
@@ -93,8 +265,64 @@ impl Counts {
     }
 }
 
+/// A rule's outcome over its cases.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RuleOutcome {
+    /// At least one case passed and none failed.
+    Pass,
+    /// At least one of its cases failed.
+    Fail,
+    /// None failed, at least one is a known failure.
+    KnownFailure,
+    /// Every case was ignored here.
+    Ignored,
+    /// No case ran (filtered out), and not every one was ignored.
+    NotRun,
+    /// No case checks it; `coverage.toml` says what does.
+    CheckedElsewhere,
+    /// No case checks it and nothing accounts for it.
+    NoCase,
+}
+
+impl RuleOutcome {
+    fn of(counts: &Counts, elsewhere: bool) -> RuleOutcome {
+        if counts.cases == 0 {
+            return if elsewhere {
+                RuleOutcome::CheckedElsewhere
+            } else {
+                RuleOutcome::NoCase
+            };
+        }
+        if counts.fail > 0 {
+            RuleOutcome::Fail
+        } else if counts.known_failure > 0 {
+            RuleOutcome::KnownFailure
+        } else if counts.pass > 0 {
+            RuleOutcome::Pass
+        } else if counts.ignored == counts.cases {
+            RuleOutcome::Ignored
+        } else {
+            RuleOutcome::NotRun
+        }
+    }
+
+    fn markdown(self) -> &'static str {
+        match self {
+            RuleOutcome::Pass => "✅ pass",
+            RuleOutcome::Fail => "❌ **fail**",
+            RuleOutcome::KnownFailure => "⚠️ known failure",
+            RuleOutcome::Ignored => "➖ ignored",
+            RuleOutcome::NotRun => "⏸️ not run",
+            RuleOutcome::CheckedElsewhere => "☑️ checked elsewhere",
+            RuleOutcome::NoCase => "❓ no case",
+        }
+    }
+}
+
 /// One rule's row.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RuleRow {
     /// Rule ID.
     pub id: String,
@@ -104,32 +332,65 @@ pub struct RuleRow {
     pub title: String,
     /// The cases checking it.
     pub cases: Vec<String>,
+    /// The outcome over those cases.
+    pub outcome: RuleOutcome,
     /// Outcomes of those cases.
     pub counts: Counts,
     /// Where it is checked when no case can (from `coverage.toml`).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub checked_elsewhere: Option<String>,
 }
 
-/// A run's report.
-#[derive(Debug, Clone, Serialize)]
+/// Where the run happened.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlatformInfo {
+    /// The target triple (`x86_64-unknown-linux-gnu`).
+    pub target: String,
+    /// The operating system, as `std::env::consts::OS` (`linux`, `macos`, `windows`).
+    pub os: String,
+    /// The architecture, as `std::env::consts::ARCH` (`x86_64`, `aarch64`).
+    pub arch: String,
+    /// Whether plugins load here (elsewhere every case that loads is ignored).
+    pub loads_plugins: bool,
+}
+
+impl PlatformInfo {
+    /// The platform this process runs on.
+    pub fn current() -> PlatformInfo {
+        let p = plugspec::platform::current();
+        PlatformInfo {
+            target: p.target.to_string(),
+            os: std::env::consts::OS.to_string(),
+            arch: std::env::consts::ARCH.to_string(),
+            loads_plugins: p.loads_plugins,
+        }
+    }
+}
+
+/// A run's report; its JSON form is described in the [module documentation](self).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Report {
+    /// [`SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// The version of the conformance suite (this crate).
+    pub suite_version: String,
     /// The spec version the rules come from.
     pub spec_version: String,
     /// The protocol version.
-    pub protocol: u32,
+    pub protocol_version: u32,
     /// The loader under test.
-    pub loader: String,
-    /// The target triple.
-    pub target: String,
+    pub implementation: String,
+    /// Where it ran.
+    pub platform: PlatformInfo,
+    /// Totals over cases.
+    pub totals: Counts,
     /// Every case, in trial order.
     pub cases: Vec<CaseResult>,
     /// Every rule, in catalogue order.
     pub rules: Vec<RuleRow>,
     /// MUST/SHOULD rules that no case checks and nothing else accounts for.
     pub uncovered: Vec<String>,
-    /// Totals over cases.
-    pub totals: Counts,
 }
 
 impl Report {
@@ -138,7 +399,7 @@ impl Report {
         suite: &Suite,
         coverage: &Coverage,
         results: &[CaseResult],
-        loader: &str,
+        implementation: &str,
     ) -> Report {
         let cases: Vec<CaseResult> = suite
             .cases
@@ -151,6 +412,8 @@ impl Report {
                     .unwrap_or_else(|| CaseResult {
                         id: c.id.clone(),
                         trial: c.trial_name(),
+                        area: c.area.clone(),
+                        title: c.title.clone(),
                         rules: c.rules.clone(),
                         status: Status::NotRun,
                         duration_ms: 0,
@@ -169,29 +432,69 @@ impl Report {
                 for c in cases.iter().filter(|c| ids.contains(&c.id)) {
                     counts.add(&c.status);
                 }
+                let checked_elsewhere = coverage.elsewhere.get(r.id).map(|e| e.checked_by.clone());
                 RuleRow {
                     id: r.id.to_string(),
                     level: r.level.as_str().to_string(),
                     title: r.title.to_string(),
                     cases: ids,
+                    outcome: RuleOutcome::of(&counts, checked_elsewhere.is_some()),
                     counts,
-                    checked_elsewhere: coverage.elsewhere.get(r.id).map(|e| e.checked_by.clone()),
+                    checked_elsewhere,
                 }
             })
             .collect();
         Report {
+            schema_version: SCHEMA_VERSION,
+            suite_version: env!("CARGO_PKG_VERSION").to_string(),
             spec_version: plugspec::rules::SPEC_VERSION.to_string(),
-            protocol: crate::protocol::PROTOCOL_VERSION,
-            loader: loader.to_string(),
-            target: plugspec::platform::current().target.to_string(),
+            protocol_version: crate::protocol::PROTOCOL_VERSION,
+            implementation: implementation.to_string(),
+            platform: PlatformInfo::current(),
+            totals,
             cases,
             rules,
             uncovered: coverage::uncovered(suite, coverage)
                 .into_iter()
                 .map(|r| r.id.to_string())
                 .collect(),
-            totals,
         }
+    }
+
+    /// Reads a JSON report back (checking the schema version).
+    pub fn from_json(text: &str) -> Result<Report, String> {
+        let value: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
+        match value.get("schema_version").and_then(|v| v.as_u64()) {
+            Some(v) if v == u64::from(SCHEMA_VERSION) => {}
+            Some(v) => {
+                return Err(format!(
+                    "report schema version {v}; this runner reads {SCHEMA_VERSION}"
+                ));
+            }
+            None => return Err("no schema_version: not a plugspec report".to_string()),
+        }
+        serde_json::from_value(value).map_err(|e| format!("not a plugspec report: {e}"))
+    }
+
+    /// The JSON rendering (pretty-printed, with a final newline).
+    pub fn json(&self) -> String {
+        let mut text = serde_json::to_string_pretty(self).unwrap_or_else(|e| {
+            // Every field is a string, number, bool or list of them: this cannot fail.
+            format!("{{\"error\": \"cannot serialise the report: {e}\"}}")
+        });
+        text.push('\n');
+        text
+    }
+
+    /// Writes [`Report::json`] to `path`.
+    pub fn write_json(&self, path: &Path) -> Result<(), String> {
+        write(path, &self.json())
+    }
+
+    /// Writes [`Report::markdown`] to `path`.
+    pub fn write_markdown(&self, path: &Path) -> Result<(), String> {
+        write(path, &self.markdown())
     }
 
     /// The text rendering: failures first, then one line per rule, then totals.
@@ -199,8 +502,12 @@ impl Report {
         let mut out = String::new();
         let _ = writeln!(
             out,
-            "\nplugspec conformance report — spec {}, protocol {}, loader {}, target {}",
-            self.spec_version, self.protocol, self.loader, self.target
+            "\nplugspec conformance report — spec {}, suite {}, protocol {}, loader {}, target {}",
+            self.spec_version,
+            self.suite_version,
+            self.protocol_version,
+            self.implementation,
+            self.platform.target
         );
         let notable: Vec<&CaseResult> = self
             .cases
@@ -210,12 +517,14 @@ impl Report {
         if !notable.is_empty() {
             let _ = writeln!(out, "\ncases:");
             for c in notable {
-                let detail = match &c.status {
-                    Status::Fail { message } => message.lines().next().unwrap_or("").to_string(),
-                    Status::KnownFailure { reason, .. } => reason.clone(),
-                    _ => String::new(),
-                };
-                let _ = writeln!(out, "  {:<13} {}  {}", c.status.word(), c.trial, detail);
+                let detail = c.status.message().and_then(|m| m.lines().next());
+                let _ = writeln!(
+                    out,
+                    "  {:<13} {}  {}",
+                    c.status.word(),
+                    c.trial,
+                    detail.unwrap_or("")
+                );
             }
         }
         let _ = writeln!(
@@ -258,17 +567,141 @@ impl Report {
                 self.uncovered.join(", ")
             );
         }
+        let _ = writeln!(out, "\ncases: {}", self.totals_line());
+        out
+    }
+
+    fn totals_line(&self) -> String {
         let t = &self.totals;
+        format!(
+            "{} total, {} pass, {} fail, {} ignored, {} known failure, {} not run",
+            t.cases, t.pass, t.fail, t.ignored, t.known_failure, t.not_run
+        )
+    }
+
+    /// The Markdown rendering (for a CI job summary): a header table, the cases that did not
+    /// pass, then one row per rule with its level, cases and outcome.
+    pub fn markdown(&self) -> String {
+        let mut out = String::new();
+        let p = &self.platform;
+        let _ = writeln!(out, "# plugspec conformance report\n");
+        let _ = writeln!(out, "| | |\n|---|---|");
+        let _ = writeln!(out, "| implementation | `{}` |", cell(&self.implementation));
         let _ = writeln!(
             out,
-            "\ncases: {} total, {} pass, {} fail, {} ignored, {} known failure, {} not run",
-            self.cases.len(),
-            t.pass,
-            t.fail,
-            t.ignored,
-            t.known_failure,
-            t.not_run
+            "| platform | `{}` ({}, {}{}) |",
+            p.target,
+            p.os,
+            p.arch,
+            if p.loads_plugins {
+                ""
+            } else {
+                ", does not load plugins"
+            }
         );
+        let _ = writeln!(out, "| spec | {} |", self.spec_version);
+        let _ = writeln!(
+            out,
+            "| suite | {} (protocol {}, report schema {}) |",
+            self.suite_version, self.protocol_version, self.schema_version
+        );
+        let _ = writeln!(out, "| cases | {} |", self.totals_line());
+        if !self.uncovered.is_empty() {
+            let _ = writeln!(
+                out,
+                "| MUST/SHOULD rules without a case | {} |",
+                self.uncovered.join(", ")
+            );
+        }
+        let notable: Vec<&CaseResult> = self
+            .cases
+            .iter()
+            .filter(|c| !matches!(c.status, Status::Pass | Status::NotRun))
+            .collect();
+        if !notable.is_empty() {
+            let _ = writeln!(
+                out,
+                "\n## Cases that did not pass\n\n| case | rules | outcome | why |\n|---|---|---|---|"
+            );
+            for c in notable {
+                let outcome = match c.status.outcome() {
+                    Outcome::Fail => "❌ **fail**",
+                    Outcome::KnownFailure => "⚠️ known failure",
+                    _ => "➖ ignored",
+                };
+                let mut why = c
+                    .status
+                    .message()
+                    .and_then(|m| m.lines().next())
+                    .map(|m| cell(&shorten(m, 300)))
+                    .unwrap_or_default();
+                if let Status::KnownFailure { link: Some(l), .. } = &c.status {
+                    let _ = write!(why, " ({})", cell(l));
+                }
+                let _ = writeln!(
+                    out,
+                    "| `{}` | {} | {outcome} | {why} |",
+                    c.trial,
+                    c.rules.join(", ")
+                );
+            }
+        }
+        let _ = writeln!(
+            out,
+            "\n## Rules\n\n| rule | level | outcome | cases | title |\n|---|---|---|---|---|"
+        );
+        for r in &self.rules {
+            let c = &r.counts;
+            let mut outcome = r.outcome.markdown().to_string();
+            if c.cases > 0 && c.pass != c.cases {
+                let parts: Vec<String> = [
+                    (c.pass, "pass"),
+                    (c.fail, "fail"),
+                    (c.known_failure, "known failure"),
+                    (c.ignored, "ignored"),
+                    (c.not_run, "not run"),
+                ]
+                .into_iter()
+                .filter(|(n, _)| *n > 0)
+                .map(|(n, what)| format!("{n} {what}"))
+                .collect();
+                let _ = write!(outcome, " ({})", parts.join(", "));
+            }
+            let cases = match (&r.checked_elsewhere, r.cases.is_empty()) {
+                (Some(by), true) => format!("checked by {}", cell(by)),
+                (None, true) => "—".to_string(),
+                _ => r.cases.join(", "),
+            };
+            let _ = writeln!(
+                out,
+                "| `{}` | {} | {outcome} | {cases} | {} |",
+                r.id,
+                r.level,
+                cell(&r.title)
+            );
+        }
         out
+    }
+}
+
+fn write(path: &Path, text: &str) -> Result<(), String> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    }
+    std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+/// Text safe inside a Markdown table cell.
+fn cell(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('|', "\\|")
+        .replace(['\n', '\r'], " ")
+}
+
+fn shorten(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_string(),
     }
 }

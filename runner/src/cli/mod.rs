@@ -1,0 +1,164 @@
+//! The command line of `plugspec` (clap): the commands and their arguments.
+
+pub mod plugins;
+pub mod suite;
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use plugspec_runner::host::SharedPackage;
+
+/// Exit status for a failed run, a refused plugin, a file that cannot be read.
+pub const FAILED: u8 = 1;
+/// Exit status for bad arguments (clap's own errors use it too).
+pub const USAGE: u8 = 2;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "plugspec",
+    version,
+    about = "The plugspec conformance suite against the reference loader, and plugin checks for plugin authors",
+    after_help = "Without a command, runs `plugspec test`.\n\
+                  Exit status: 0 success; 1 a case failed, a plugin was refused or a file could not be read; 2 bad arguments.",
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub test: TestArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Build the fixtures and run the cases against the reference loader (the default).
+    Test(TestArgs),
+    /// List the cases: trial name, rules, title.
+    List(ListArgs),
+    /// List the rules of SPEC.md: ID, level, title, number of cases, case IDs.
+    Rules(DirArgs),
+    /// Describe a plugin file: identity, fingerprint, shared packages, exports. Runs none of
+    /// its code.
+    Inspect(InspectArgs),
+    /// Would a host accept these plugins? Each is accepted or refused with every reason, judged
+    /// from the file without running any of its code. Exit status 1 if any is refused.
+    Check(CheckArgs),
+    /// Print the host description `check` would use, as a host file (TOML).
+    Host(HostOptions),
+}
+
+#[derive(Debug, Clone, Default, Args)]
+pub struct DirArgs {
+    /// The directory of cases.
+    #[arg(long, value_name = "DIR")]
+    pub cases: Option<PathBuf>,
+    /// The directory of fixture sources.
+    #[arg(long, value_name = "DIR")]
+    pub fixtures: Option<PathBuf>,
+}
+
+/// Which cases: a case is selected when it matches one of the values of every option given.
+#[derive(Debug, Clone, Default, Args)]
+pub struct Selection {
+    /// Only the cases checking this rule (repeatable), such as OPEN-2.
+    #[arg(long = "rule", id = "rule_ids", value_name = "RULE")]
+    pub rules: Vec<String>,
+    /// Only the cases of this area (repeatable), such as open.
+    #[arg(long = "area", id = "area_names", value_name = "AREA")]
+    pub areas: Vec<String>,
+    /// Only this case (repeatable), such as OPN-0002.
+    #[arg(long = "case", id = "case_ids", value_name = "ID")]
+    pub cases: Vec<String>,
+}
+
+impl Selection {
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty() && self.areas.is_empty() && self.cases.is_empty()
+    }
+}
+
+#[derive(Debug, Clone, Default, Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    pub dirs: DirArgs,
+    #[command(flatten)]
+    pub selection: Selection,
+}
+
+#[derive(Debug, Clone, Default, Args)]
+pub struct TestArgs {
+    /// Run only the cases whose trial name contains this.
+    pub filter: Option<String>,
+    /// Match the filter exactly.
+    #[arg(long)]
+    pub exact: bool,
+    #[command(flatten)]
+    pub selection: Selection,
+    /// Write the report as JSON to FILE (structure: runner/report.schema.json).
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Write the per-rule report as Markdown to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub markdown: Option<PathBuf>,
+    /// List the trials instead of running them (builds nothing, starts no child).
+    #[arg(long)]
+    pub list: bool,
+    /// Do not compare transcripts with snapshots (the default outside `cargo run`).
+    #[arg(long)]
+    pub no_snapshots: bool,
+    /// The known failures file.
+    #[arg(long, value_name = "FILE")]
+    pub known_failures: Option<PathBuf>,
+    /// Time limit of one child, in seconds.
+    #[arg(long, value_name = "SECONDS")]
+    pub timeout: Option<f64>,
+    /// How many cases run at once (default: the number of CPUs).
+    #[arg(long, value_name = "N")]
+    pub test_threads: Option<usize>,
+    #[command(flatten)]
+    pub dirs: DirArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct InspectArgs {
+    /// The plugin file.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CheckArgs {
+    /// The plugin files.
+    #[arg(value_name = "FILE", required = true)]
+    pub files: Vec<PathBuf>,
+    #[command(flatten)]
+    pub host: HostOptions,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The host to check against: this binary's build sharing only `plugspec`, unless a host file
+/// or a plugin says otherwise; then the options, in this order.
+#[derive(Debug, Clone, Default, Args)]
+pub struct HostOptions {
+    /// Read the host from a host file (TOML; see `plugspec_runner::host`).
+    #[arg(long = "host", value_name = "FILE", conflicts_with = "like")]
+    pub host_file: Option<PathBuf>,
+    /// A host built like this plugin: its toolchain, target, target features, panic strategy
+    /// and shared packages (use a plugin the host is known to accept).
+    #[arg(long, value_name = "PLUGIN")]
+    pub like: Option<PathBuf>,
+    /// A package the host shares with plugins (repeatable); replaces one of the same name.
+    #[arg(long, value_name = "NAME=VERSION#HASH", value_parser = SharedPackage::parse)]
+    pub shared: Vec<SharedPackage>,
+    /// Require every plugin to declare this API version.
+    #[arg(long, value_name = "N")]
+    pub api_version: Option<u32>,
+    /// Require every plugin to declare this build ID.
+    #[arg(long, value_name = "ID")]
+    pub build_id: Option<String>,
+}

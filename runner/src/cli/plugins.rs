@@ -1,0 +1,218 @@
+//! `plugspec inspect`, `plugspec check`, `plugspec host`: plugin files read without running
+//! any of their code.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use plugspec::ErrorKind;
+use plugspec::fingerprint::HostConfig;
+use plugspec_runner::host::HostDescription;
+use plugspec_runner::inspect::{self, CheckResult};
+
+use super::{CheckArgs, FAILED, HostOptions, InspectArgs, USAGE};
+
+/// One line on standard error.
+fn complain(command: &str, path: &Path, what: &str) {
+    eprintln!("plugspec {command}: {}: {what}", path.display());
+}
+
+/// Why a path cannot be read as a file at all (missing, a directory), before the loader looks.
+fn not_a_file(path: &Path) -> Option<(ErrorKind, String)> {
+    match std::fs::metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Some((ErrorKind::NotFound, "no such file".to_string()))
+        }
+        Err(e) => Some((ErrorKind::Io, format!("cannot read: {e}"))),
+        Ok(m) if m.is_dir() => Some((
+            ErrorKind::NotAPlugin,
+            "is a directory, not a plugin file".to_string(),
+        )),
+        Ok(_) => None,
+    }
+}
+
+pub fn inspect(args: &InspectArgs) -> ExitCode {
+    if let Some((_, why)) = not_a_file(&args.file) {
+        complain("inspect", &args.file, &why);
+        return ExitCode::from(FAILED);
+    }
+    match inspect::inspect(&args.file) {
+        Ok(found) => {
+            if args.json {
+                println!("{}", to_json(&found.info));
+            } else {
+                print!(
+                    "file:            {}\n{}",
+                    args.file.display(),
+                    found.description
+                );
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            complain("inspect", &args.file, &describe(&e));
+            ExitCode::from(FAILED)
+        }
+    }
+}
+
+/// The error's text without Go's `plugin.Open("…"): ` prefix (the path is printed already).
+fn describe(e: &plugspec::Error) -> String {
+    let detail = e.detail();
+    match e.kind() {
+        ErrorKind::IncompatibleAbi | ErrorKind::NotAPlugin | ErrorKind::VersionMismatch => {
+            detail.to_string()
+        }
+        kind => format!("{kind}: {detail}"),
+    }
+}
+
+fn host_config(options: &HostOptions) -> Result<HostConfig, String> {
+    let mut description = match &options.host_file {
+        Some(file) => HostDescription::load(file)?,
+        None => HostDescription::default(),
+    };
+    if let Some(plugin) = &options.like {
+        if let Some((_, why)) = not_a_file(plugin) {
+            return Err(format!("--like {}: {why}", plugin.display()));
+        }
+        let like = HostDescription::like(plugin)
+            .map_err(|e| format!("--like {}: {}", plugin.display(), describe(&e)))?;
+        description.merge(like);
+    }
+    for p in &options.shared {
+        description.add_shared(p.clone());
+    }
+    if options.api_version.is_some() {
+        description.api_version = options.api_version;
+    }
+    if options.build_id.is_some() {
+        description.build_id = options.build_id.clone();
+    }
+    Ok(description.to_host_config())
+}
+
+pub fn host(options: &HostOptions) -> ExitCode {
+    match host_config(options) {
+        Ok(host) => {
+            print!("{}", HostDescription::from_host_config(&host).to_toml());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("plugspec host: {e}");
+            ExitCode::from(USAGE)
+        }
+    }
+}
+
+pub fn check(args: &CheckArgs) -> ExitCode {
+    let host = match host_config(&args.host) {
+        Ok(h) => h,
+        Err(e) => {
+            eprintln!("plugspec check: {e}");
+            return ExitCode::from(USAGE);
+        }
+    };
+    let mut results = Vec::new();
+    for file in &args.files {
+        let result = match not_a_file(file) {
+            Some((kind, why)) => CheckResult {
+                path: file.display().to_string(),
+                accepted: false,
+                identity: None,
+                error: Some(kind.as_str().to_string()),
+                message: Some(why),
+                differences: Vec::new(),
+            },
+            None => inspect::check(file, &host),
+        };
+        results.push(result);
+    }
+    let refused = results.iter().filter(|r| !r.accepted).count();
+    if args.json {
+        let value = serde_json::json!({
+            "host": HostDescription::from_host_config(&host),
+            "accepted": results.len() - refused,
+            "refused": refused,
+            "plugins": results,
+        });
+        println!("{}", to_json(&value));
+        // Files that could not be read at all still get their line on standard error.
+        for r in results.iter().filter(|r| unreadable(r)) {
+            complain(
+                "check",
+                Path::new(&r.path),
+                r.message.as_deref().unwrap_or(""),
+            );
+        }
+    } else {
+        for r in &results {
+            print_result(r);
+        }
+        println!(
+            "{} checked: {} accepted, {refused} refused",
+            plural(results.len(), "plugin"),
+            results.len() - refused
+        );
+    }
+    if refused == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(FAILED)
+    }
+}
+
+/// Not a verdict about a plugin: the file is missing, a directory, or unreadable.
+fn unreadable(r: &CheckResult) -> bool {
+    matches!(r.kind(), Some(ErrorKind::NotFound | ErrorKind::Io))
+        || (r.kind() == Some(ErrorKind::NotAPlugin) && Path::new(&r.path).is_dir())
+}
+
+fn print_result(r: &CheckResult) {
+    let identity = r
+        .identity
+        .as_deref()
+        .map(|i| format!(" ({i})"))
+        .unwrap_or_default();
+    if r.accepted {
+        println!("accepted  {}{identity}", r.path);
+        return;
+    }
+    if unreadable(r) {
+        complain(
+            "check",
+            Path::new(&r.path),
+            r.message.as_deref().unwrap_or(""),
+        );
+        return;
+    }
+    let kind = r.error.as_deref().unwrap_or("refused");
+    if r.differences.is_empty() {
+        println!(
+            "refused   {}{identity}: {} [{kind}]",
+            r.path,
+            r.message.as_deref().unwrap_or("")
+        );
+    } else {
+        println!(
+            "refused   {}{identity}: built differently from the host, {} [{kind}]:",
+            r.path,
+            plural(r.differences.len(), "difference")
+        );
+        for d in &r.differences {
+            println!("    {}: plugin {}, host {}", d.item, d.plugin, d.host);
+        }
+    }
+}
+
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
+fn to_json(value: &impl serde::Serialize) -> String {
+    serde_json::to_string_pretty(value).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+}
