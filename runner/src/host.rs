@@ -124,8 +124,16 @@ impl SharedPackage {
 impl HostDescription {
     /// Parses a host file's text.
     pub fn parse(text: &str) -> Result<HostDescription, String> {
-        let description: HostDescription =
-            toml::from_str(text).map_err(|e| e.to_string().trim().to_string())?;
+        let description: HostDescription = toml::from_str(text).map_err(|e| {
+            // One line: where, then what (toml's own rendering quotes the source over lines).
+            let at = e.span().map(|span| {
+                let before = text.get(..span.start).unwrap_or(text);
+                let line = before.matches('\n').count() + 1;
+                let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+                format!("line {line}, column {column}: ")
+            });
+            format!("{}{}", at.unwrap_or_default(), e.message().trim())
+        })?;
         for p in &description.shared {
             if p.name.is_empty() || p.version.is_empty() || p.hash.is_empty() {
                 return Err(format!(

@@ -1,0 +1,525 @@
+//! `plugspec inspect`, `plugspec check` and `plugspec host`, end to end on the fixture plugins
+//! (built with the runner's own fixture builder): the good ones are accepted, each kind of
+//! refused one is refused with every reason, none of their code ever runs, and bad arguments get
+//! one line on standard error and a non-zero exit status — never a panic.
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use assert_cmd::Command;
+use plugspec::fingerprint::THIS_BUILD;
+use plugspec_runner::fixtures::{Catalog, Registry, target_dir};
+use plugspec_runner::harness::default_fixtures_dir;
+use plugspec_runner::inspect::{CheckResult, PluginInfo};
+use predicates::prelude::*;
+use predicates::str::contains;
+
+fn registry() -> &'static Registry {
+    static REGISTRY: OnceLock<Registry> = OnceLock::new();
+    REGISTRY.get_or_init(|| {
+        let catalog = Catalog::scan(&default_fixtures_dir()).expect("the fixture sources");
+        Registry::new(catalog, target_dir().join("plugspec-fixtures"))
+    })
+}
+
+/// The built artifact of a fixture (built on first use), or `None` for a C fixture without a C
+/// compiler.
+fn fixture(name: &str) -> Option<PathBuf> {
+    if let Some(why) = registry().catalog().unavailable(name) {
+        eprintln!("skipping {name}: {why}");
+        return None;
+    }
+    Some(
+        registry()
+            .artifact(name)
+            .unwrap_or_else(|e| panic!("building {name}: {e}")),
+    )
+}
+
+fn built(name: &str) -> PathBuf {
+    fixture(name).expect("a Rust fixture is always available")
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("cli-plugins-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+/// `plugspec` with an init log that must stay empty.
+fn plugspec() -> Command {
+    let mut c = Command::cargo_bin("plugspec").unwrap();
+    c.env_remove("CI").env("PLUGSPEC_INIT_LOG", init_log());
+    c
+}
+
+fn init_log() -> &'static Path {
+    static LOG: OnceLock<PathBuf> = OnceLock::new();
+    LOG.get_or_init(|| scratch("init.log"))
+}
+
+/// One line on standard error, and no panic.
+fn one_clean_line() -> impl Predicate<str> {
+    predicate::function(|s: &str| s.lines().count() == 1 && !s.contains("panicked"))
+}
+
+fn fixture_common() -> String {
+    let p = fixture_common::PACKAGE;
+    format!("{}={}#{}", p.name, p.version, p.hash)
+}
+
+#[test]
+fn inspect_describes_a_plugin() {
+    let basic = built("basic");
+    plugspec()
+        .arg("inspect")
+        .arg(&basic)
+        .assert()
+        .success()
+        .stdout(contains("identity:        fixtures.basic"))
+        .stdout(contains(format!(
+            "toolchain:       rustc {} ({})",
+            THIS_BUILD.rustc_version, THIS_BUILD.rustc_commit
+        )))
+        .stdout(contains(format!("target:          {}", THIS_BUILD.target)))
+        .stdout(contains("plugspec 0.1.0 #"))
+        .stdout(contains(format!(
+            "fixture-common 0.1.0 #{}",
+            fixture_common::PACKAGE.hash
+        )))
+        .stdout(contains(
+            "function add: extern \"C\" fn(i32, i32) -> i32 (size",
+        ))
+        .stdout(contains(
+            "variable VALUE: i32 (size 4, align 4, static mut)",
+        ))
+        .stdout(contains("variable COUNTER: AtomicI32"))
+        .stdout(contains("raw_unexported").not())
+        .stderr("");
+}
+
+#[test]
+fn inspect_json_is_the_plugin_info() {
+    let out = plugspec()
+        .args(["inspect", "--json"])
+        .arg(built("versioned"))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let info: PluginInfo = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(info.identity, "fixtures.versioned");
+    assert_eq!(info.api_version, Some(2));
+    assert_eq!(info.build_id.as_deref(), Some("fixture-build-1"));
+    assert_eq!(info.packages[0].name, "plugspec");
+    assert_eq!(info.exports.len(), 1);
+    assert_eq!(info.exports[0].name, "answer");
+    assert_eq!(info.exports[0].kind, "function");
+    assert_eq!(info.exports[0].rust_type, "extern \"C\" fn() -> i32");
+}
+
+#[test]
+fn inspect_refuses_what_is_not_a_plugin() {
+    let mut files = vec![
+        ("nosdk", built("nosdk"), "no plugspec manifest"),
+        (
+            "corrupt-magic",
+            built("corrupt-magic"),
+            "does not start with PLUGSPEC",
+        ),
+        ("corrupt-count", built("corrupt-count"), "symbol count"),
+        ("corrupt-length", built("corrupt-length"), "needs"),
+        ("corrupt-utf8", built("corrupt-utf8"), "not UTF-8"),
+        ("corrupt-duplicate", built("corrupt-duplicate"), "twice"),
+        ("abi-future", built("abi-future"), "manifest is version 99"),
+    ];
+    if let Some(c) = fixture("c-plain") {
+        files.push(("c-plain", c, "no plugspec manifest"));
+    }
+    for (name, file, why) in files {
+        plugspec()
+            .arg("inspect")
+            .arg(&file)
+            .assert()
+            .append_context("fixture", name)
+            .code(1)
+            .stdout("")
+            .stderr(contains(file.display().to_string()))
+            .stderr(contains(why))
+            .stderr(one_clean_line());
+    }
+}
+
+#[test]
+fn check_accepts_plugins_built_like_the_host() {
+    let names = [
+        "basic",
+        "twin",
+        "slow",
+        "spawn",
+        "ctor",
+        "opener",
+        "noentry",
+        "versioned",
+        "panic",
+    ];
+    let mut cmd = plugspec();
+    cmd.arg("check");
+    for n in names {
+        cmd.arg(built(n));
+    }
+    let mut assert = cmd.assert().success().stderr("");
+    for n in names {
+        assert = assert.stdout(contains(format!("({})", format_args!("fixtures.{n}"))));
+    }
+    assert.stdout(contains("9 plugins checked: 9 accepted, 0 refused"));
+    // A host like a good plugin accepts the others.
+    plugspec()
+        .args(["check", "--like"])
+        .arg(built("basic"))
+        .arg(built("basic"))
+        .arg(built("twin"))
+        .arg(built("versioned"))
+        .assert()
+        .success()
+        .stdout(contains("3 plugins checked: 3 accepted"));
+}
+
+#[test]
+fn check_names_a_claimed_toolchain() {
+    plugspec()
+        .arg("check")
+        .arg(built("claims-toolchain"))
+        .assert()
+        .code(1)
+        .stdout(contains(
+            "(fixtures.claims-toolchain): built differently from the host, 1 difference [version_mismatch]",
+        ))
+        .stdout(contains(format!(
+            "    toolchain: plugin rustc 1.0.0 (0000000000000000000000000000000000000000), host rustc {} ({})",
+            THIS_BUILD.rustc_version, THIS_BUILD.rustc_commit
+        )))
+        .stdout(contains("1 plugin checked: 0 accepted, 1 refused"))
+        .stderr("");
+}
+
+#[test]
+fn check_names_every_difference_of_a_claimed_target() {
+    let out = plugspec()
+        .args(["check", "--json"])
+        .arg(built("claims-target"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let value: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(value["refused"], 1);
+    let result: CheckResult = serde_json::from_value(value["plugins"][0].clone()).unwrap();
+    assert!(!result.accepted);
+    assert_eq!(result.error.as_deref(), Some("version_mismatch"));
+    assert_eq!(result.identity.as_deref(), Some("fixtures.claims-target"));
+    let items: Vec<&str> = result.differences.iter().map(|d| d.item.as_str()).collect();
+    assert_eq!(items, ["target", "panic strategy"]);
+    assert_eq!(result.differences[0].host, THIS_BUILD.target);
+    assert_eq!(result.differences[1].host, THIS_BUILD.panic);
+    assert_ne!(result.differences[1].plugin, THIS_BUILD.panic);
+}
+
+#[test]
+fn check_refuses_an_unknown_abi_and_files_that_are_not_plugins() {
+    plugspec()
+        .arg("check")
+        .arg(built("abi-future"))
+        .assert()
+        .code(1)
+        .stdout(contains(
+            "incompatible plugin ABI: the manifest is version 99, this loader reads version 1 [incompatible_abi]",
+        ));
+    let mut refused = vec![
+        built("nosdk"),
+        built("corrupt-magic"),
+        built("corrupt-count"),
+        built("corrupt-length"),
+        built("corrupt-utf8"),
+        built("corrupt-duplicate"),
+    ];
+    refused.extend(fixture("c-plain"));
+    let n = refused.len();
+    let mut assert = plugspec()
+        .arg("check")
+        .args(&refused)
+        .assert()
+        .code(1)
+        .stderr("")
+        .stdout(contains(format!(
+            "{n} plugins checked: 0 accepted, {n} refused"
+        )));
+    for file in &refused {
+        assert = assert.stdout(contains(format!(
+            "refused   {}: not a plugin: ",
+            file.display()
+        )));
+    }
+    assert.stdout(predicate::str::contains("[not_a_plugin]").count(n));
+}
+
+#[test]
+fn check_names_a_shared_package_of_another_version() {
+    let mismatch = built("mismatch");
+    // The default host shares only plugspec: a package it does not declare is not compared.
+    plugspec().arg("check").arg(&mismatch).assert().success();
+    for host in [
+        vec!["--shared".to_string(), fixture_common()],
+        vec!["--like".to_string(), built("basic").display().to_string()],
+    ] {
+        plugspec()
+            .arg("check")
+            .args(&host)
+            .arg(&mismatch)
+            .assert()
+            .code(1)
+            .stdout(contains(
+                "(fixtures.mismatch): built differently from the host, 1 difference [version_mismatch]",
+            ))
+            .stdout(contains("    package fixture-common: plugin 0.1.0 #"))
+            .stdout(contains(format!(
+                ", host 0.1.0 #{}",
+                fixture_common::PACKAGE.hash
+            )));
+    }
+}
+
+#[test]
+fn check_applies_a_required_api_version_and_a_pinned_build_id() {
+    let versioned = built("versioned");
+    plugspec()
+        .args(["check", "--api-version", "3"])
+        .arg(&versioned)
+        .assert()
+        .code(1)
+        .stdout(contains("1 difference [version_mismatch]"))
+        .stdout(contains("    api version: plugin 2, host 3"));
+    plugspec()
+        .args(["check", "--build-id", "other"])
+        .arg(&versioned)
+        .assert()
+        .code(1)
+        .stdout(contains("    build id: plugin fixture-build-1, host other"));
+    plugspec()
+        .args([
+            "check",
+            "--api-version",
+            "2",
+            "--build-id",
+            "fixture-build-1",
+        ])
+        .arg(&versioned)
+        .assert()
+        .success()
+        .stdout(contains("accepted  "));
+    // basic declares neither.
+    plugspec()
+        .args(["check", "--api-version", "2"])
+        .arg(built("basic"))
+        .assert()
+        .code(1)
+        .stdout(contains("    api version: plugin (none), host 2"));
+}
+
+#[test]
+fn one_refused_plugin_fails_the_check_and_the_others_are_still_judged() {
+    plugspec()
+        .arg("check")
+        .arg(built("basic"))
+        .arg(built("claims-toolchain"))
+        .arg(built("twin"))
+        .assert()
+        .code(1)
+        .stdout(contains("accepted  ").count(2))
+        .stdout(contains("refused   ").count(1))
+        .stdout(contains("3 plugins checked: 2 accepted, 1 refused"));
+}
+
+#[test]
+fn a_host_file_describes_the_host() {
+    // `plugspec host --like` writes the host file of a host built like basic…
+    let out = plugspec()
+        .args(["host", "--api-version", "3", "--like"])
+        .arg(built("basic"))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("api_version = 3"), "{text}");
+    assert!(text.contains("name = \"fixture-common\""), "{text}");
+    let file = scratch("host.toml");
+    std::fs::write(&file, &text).unwrap();
+    // …which refuses the mismatch (package) and versioned (API version 2, not 3).
+    plugspec()
+        .args(["check", "--host"])
+        .arg(&file)
+        .arg(built("mismatch"))
+        .arg(built("versioned"))
+        .assert()
+        .code(1)
+        .stdout(contains("    package fixture-common: plugin 0.1.0 #"))
+        .stdout(contains("    api version: plugin 2, host 3"))
+        .stdout(contains("2 plugins checked: 0 accepted, 2 refused"));
+    // A small hand-written one.
+    let small = scratch("small-host.toml");
+    std::fs::write(&small, "build_id = \"fixture-build-1\"\n").unwrap();
+    plugspec()
+        .args(["check", "--host"])
+        .arg(&small)
+        .arg(built("versioned"))
+        .assert()
+        .success();
+}
+
+#[test]
+fn inspect_and_check_never_run_plugin_code() {
+    let _ = std::fs::remove_file(init_log());
+    // Fixtures with an init that logs, and (ctor, claims-toolchain, c-constructor) a real
+    // constructor that would log at map time.
+    let mut files: Vec<PathBuf> = ["ctor", "claims-toolchain", "basic", "versioned", "opener"]
+        .into_iter()
+        .map(built)
+        .collect();
+    files.extend(fixture("c-constructor"));
+    for file in &files {
+        for json in [false, true] {
+            plugspec()
+                .arg("inspect")
+                .args(json.then_some("--json"))
+                .arg(file)
+                .assert()
+                .stderr(contains("panicked").not());
+        }
+    }
+    plugspec().arg("check").args(&files).assert().code(1);
+    plugspec()
+        .args(["check", "--json", "--like"])
+        .arg(built("ctor"))
+        .args(&files)
+        .assert()
+        .code(1);
+    plugspec()
+        .args(["host", "--like"])
+        .arg(built("ctor"))
+        .assert()
+        .success();
+    let log = std::fs::read_to_string(init_log()).unwrap_or_default();
+    assert_eq!(
+        log,
+        "",
+        "plugin code ran: init log {}",
+        init_log().display()
+    );
+}
+
+#[test]
+fn bad_arguments_get_one_line_and_a_usage_status() {
+    let basic = built("basic");
+    for args in [
+        vec!["check", "--bogus"],
+        vec!["check"],
+        vec!["inspect"],
+        vec!["inspect", "--bogus", "x"],
+        vec!["check", "--api-version", "two", "x"],
+        vec!["check", "--shared", "fixture-common=0.1.0", "x"],
+        vec!["test", "--rule", "NOPE-1"],
+        vec!["test", "--case", "XYZ-0001"],
+        vec!["test", "--area", "nowhere"],
+        vec!["test", "--timeout", "-1"],
+        vec!["list", "--rule", "NOPE-1"],
+        vec!["no-such-command-or-case"],
+    ] {
+        plugspec()
+            .args(&args)
+            .assert()
+            .append_context("args", args.join(" "))
+            .code(2)
+            .stderr(predicate::str::contains("panicked").not())
+            .stderr(predicate::str::is_empty().not());
+    }
+    let missing_host = scratch("no-such-host.toml");
+    let bad_host = scratch("bad-host.toml");
+    std::fs::write(&bad_host, "rustc = 1\n").unwrap();
+    for host in [&missing_host, &bad_host] {
+        plugspec()
+            .args(["check", "--host"])
+            .arg(host)
+            .arg(&basic)
+            .assert()
+            .code(2)
+            .stderr(contains(host.display().to_string()))
+            .stderr(one_clean_line());
+    }
+    plugspec()
+        .args(["check", "--like"])
+        .arg(built("nosdk"))
+        .arg(&basic)
+        .assert()
+        .code(2)
+        .stderr(contains("--like"))
+        .stderr(one_clean_line());
+}
+
+#[test]
+fn missing_files_and_directories_get_one_line_each() {
+    let missing = scratch("no-such-plugin.so");
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    plugspec()
+        .arg("inspect")
+        .arg(&missing)
+        .assert()
+        .code(1)
+        .stdout("")
+        .stderr(contains("no such file"))
+        .stderr(one_clean_line());
+    plugspec()
+        .arg("inspect")
+        .arg(&dir)
+        .assert()
+        .code(1)
+        .stdout("")
+        .stderr(contains("is a directory"))
+        .stderr(one_clean_line());
+    plugspec()
+        .arg("check")
+        .arg(&missing)
+        .arg(&dir)
+        .arg(built("basic"))
+        .assert()
+        .code(1)
+        .stdout(contains("accepted  "))
+        .stdout(contains("3 plugins checked: 1 accepted, 2 refused"))
+        .stderr(contains(format!("{}: no such file", missing.display())))
+        .stderr(contains(format!("{}: is a directory", dir.display())))
+        .stderr(predicate::function(|s: &str| s.lines().count() == 2));
+}
+
+#[test]
+fn rules_and_list_show_coverage_and_selections() {
+    plugspec()
+        .arg("rules")
+        .assert()
+        .success()
+        .stdout(predicate::str::is_match(r"(?m)^OPEN-2 +MUST +\d+ cases +.*OPN-0002").unwrap());
+    let out = plugspec()
+        .args(["list", "--rule", "OPEN-2", "--rule", "VER-9"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("OPN-0002"), "{text}");
+    assert!(
+        text.lines()
+            .all(|l| l.contains("OPEN-2") || l.contains("VER-9")),
+        "{text}"
+    );
+    plugspec()
+        .args(["list", "--area", "versions", "--case", "OPN-0001"])
+        .assert()
+        .code(2)
+        .stderr(contains("no case matches"));
+}

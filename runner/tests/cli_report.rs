@@ -1,0 +1,348 @@
+//! The report files of `plugspec test --json FILE --markdown FILE`: a real run's JSON reads back
+//! into [`Report`] and validates against `runner/report.schema.json` (with a small validator for
+//! the keywords the schema uses; any other keyword is an error, so the schema cannot say more
+//! than is checked), every outcome included; the Markdown has one row per rule.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use plugspec_runner::report::{Outcome, Report, RuleOutcome, SCHEMA_VERSION, Status};
+use serde_json::Value;
+
+fn plugspec() -> Command {
+    let mut c = Command::cargo_bin("plugspec").unwrap();
+    c.env_remove("CI");
+    c
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("cli-report-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+fn schema() -> Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("report.schema.json");
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// Validates `value` against `schema` (a subset of JSON Schema 2020-12: type, const, enum,
+/// required, properties, additionalProperties: false, items, minimum, $ref to #/$defs).
+fn validate(schema: &Value, root: &Value, value: &Value, at: &str, errors: &mut Vec<String>) {
+    let Some(schema) = schema.as_object() else {
+        errors.push(format!("{at}: the schema is not an object"));
+        return;
+    };
+    for (keyword, arg) in schema {
+        match keyword.as_str() {
+            "$schema" | "$id" | "title" | "description" | "$defs" => {}
+            "$ref" => {
+                let name = arg.as_str().and_then(|r| r.strip_prefix("#/$defs/"));
+                match name.and_then(|n| root["$defs"].get(n)) {
+                    Some(def) => validate(def, root, value, at, errors),
+                    None => errors.push(format!("{at}: unresolvable $ref {arg}")),
+                }
+            }
+            "type" => {
+                let types: Vec<&str> = match arg {
+                    Value::String(t) => vec![t.as_str()],
+                    Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
+                    _ => vec![],
+                };
+                let ok = types.iter().any(|t| match *t {
+                    "object" => value.is_object(),
+                    "array" => value.is_array(),
+                    "string" => value.is_string(),
+                    "integer" => value.is_u64() || value.is_i64(),
+                    "number" => value.is_number(),
+                    "boolean" => value.is_boolean(),
+                    "null" => value.is_null(),
+                    _ => false,
+                });
+                if !ok {
+                    errors.push(format!("{at}: {value} is not of type {arg}"));
+                }
+            }
+            "const" => {
+                if value != arg {
+                    errors.push(format!("{at}: {value} is not {arg}"));
+                }
+            }
+            "enum" => {
+                if !arg.as_array().is_some_and(|a| a.contains(value)) {
+                    errors.push(format!("{at}: {value} is not one of {arg}"));
+                }
+            }
+            "minimum" => {
+                if let (Some(v), Some(min)) = (value.as_f64(), arg.as_f64())
+                    && v < min
+                {
+                    errors.push(format!("{at}: {v} is below {min}"));
+                }
+            }
+            "required" => {
+                for name in arg
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                {
+                    if value.get(name).is_none() {
+                        errors.push(format!("{at}: missing required field {name}"));
+                    }
+                }
+            }
+            "properties" => {
+                let props = arg.as_object().unwrap();
+                for (name, sub) in props {
+                    if let Some(v) = value.get(name) {
+                        validate(sub, root, v, &format!("{at}.{name}"), errors);
+                    }
+                }
+            }
+            "additionalProperties" => {
+                assert_eq!(arg, &Value::Bool(false), "{at}: only `false` is supported");
+                let props = schema["properties"].as_object().unwrap();
+                for name in value.as_object().into_iter().flat_map(|o| o.keys()) {
+                    if !props.contains_key(name) {
+                        errors.push(format!("{at}: field {name} is not in the schema"));
+                    }
+                }
+            }
+            "items" => {
+                for (i, item) in value.as_array().into_iter().flatten().enumerate() {
+                    validate(arg, root, item, &format!("{at}[{i}]"), errors);
+                }
+            }
+            other => errors.push(format!(
+                "{at}: the schema uses {other}, which is not checked"
+            )),
+        }
+    }
+}
+
+fn assert_valid(json: &Value) {
+    let schema = schema();
+    let mut errors = Vec::new();
+    validate(&schema, &schema, json, "$", &mut errors);
+    assert!(
+        errors.is_empty(),
+        "the report does not match the schema:\n{}",
+        errors.join("\n")
+    );
+}
+
+#[test]
+fn every_object_of_the_schema_is_closed_and_lists_every_field_as_required() {
+    fn walk(v: &Value, at: &str) {
+        if let Some(props) = v.get("properties").and_then(Value::as_object) {
+            let mut required: Vec<&str> = v["required"]
+                .as_array()
+                .unwrap_or_else(|| panic!("{at}: no required"))
+                .iter()
+                .filter_map(Value::as_str)
+                .collect();
+            let mut names: Vec<&str> = props.keys().map(String::as_str).collect();
+            required.sort_unstable();
+            names.sort_unstable();
+            assert_eq!(
+                required, names,
+                "{at}: every field is required (null, not absent)"
+            );
+            assert_eq!(v["additionalProperties"], Value::Bool(false), "{at}");
+        }
+        match v {
+            Value::Object(o) => o.iter().for_each(|(k, v)| walk(v, &format!("{at}/{k}"))),
+            Value::Array(a) => a.iter().for_each(|v| walk(v, at)),
+            _ => {}
+        }
+    }
+    let schema = schema();
+    walk(&schema, "#");
+    assert_eq!(
+        schema["properties"]["schema_version"]["const"], SCHEMA_VERSION,
+        "the schema file is for this schema version"
+    );
+}
+
+#[test]
+fn a_real_run_writes_reports_that_match_the_schema() {
+    let (json, markdown) = (scratch("run.json"), scratch("run.md"));
+    plugspec()
+        .args(["test", "--no-snapshots", "--case", "OPN-0001", "--json"])
+        .arg(&json)
+        .arg("--markdown")
+        .arg(&markdown)
+        .assert()
+        .success();
+    let text = std::fs::read_to_string(&json).unwrap();
+    let value: Value = serde_json::from_str(&text).unwrap();
+    assert_valid(&value);
+    let report = Report::from_json(&text).unwrap();
+    assert_eq!(report.schema_version, SCHEMA_VERSION);
+    assert_eq!(report.spec_version, plugspec::rules::SPEC_VERSION);
+    assert_eq!(report.suite_version, env!("CARGO_PKG_VERSION"));
+    assert_eq!(report.implementation, "plugspec::loader::ReferenceLoader");
+    assert_eq!(report.platform.target, plugspec::platform::current().target);
+    assert_eq!(report.platform.os, std::env::consts::OS);
+    assert_eq!(report.rules.len(), plugspec::rules::all().len());
+    assert_eq!(report.totals.cases as usize, report.cases.len());
+    let opn = report.cases.iter().find(|c| c.id == "OPN-0001").unwrap();
+    assert_eq!(opn.area, "open");
+    assert_eq!(opn.trial, "open/OPN-0001-open-and-call");
+    assert!(opn.rules.contains(&"API-1".to_string()));
+    if report.platform.loads_plugins {
+        assert_eq!(opn.status, Status::Pass);
+        assert_eq!(opn.runs, 1);
+        assert_eq!(report.totals.pass, 1);
+    }
+    assert_eq!(report.totals.not_run as usize, report.cases.len() - 1);
+    // The JSON names outcomes flat: `outcome` + `message` + `link`, every field present.
+    let case = value["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "OPN-0002")
+        .unwrap();
+    assert_eq!(case["outcome"], "not_run");
+    assert_eq!(case["message"], Value::Null);
+    // Markdown: one row per rule.
+    let md = std::fs::read_to_string(&markdown).unwrap();
+    assert!(md.starts_with("# plugspec conformance report"), "{md}");
+    for rule in plugspec::rules::all() {
+        assert!(
+            md.contains(&format!("| `{}` | {} |", rule.id, rule.level.as_str())),
+            "{md}"
+        );
+    }
+}
+
+const PASSES: &str = r#"id = "OPN-9001"
+title = "passes"
+rules = ["OPEN-1"]
+platforms = ["loading"]
+
+[[step]]
+op = "open"
+fixture = "basic"
+expect = { identity = "fixtures.basic" }
+"#;
+
+#[test]
+fn every_outcome_is_reported_and_matches_the_schema() {
+    if !plugspec::platform::current().loads_plugins {
+        return;
+    }
+    // A cases directory of its own: a pass, a failure, a known failure, an ignored case and a
+    // case filtered out.
+    let cases = scratch("cases");
+    std::fs::create_dir_all(cases.join("open")).unwrap();
+    let wrong = PASSES.replace(
+        "identity = \"fixtures.basic\"",
+        "identity = \"fixtures.wrong\"",
+    );
+    for (file, text) in [
+        ("OPN-9001-passes.toml", PASSES.to_string()),
+        (
+            "OPN-9002-fails.toml",
+            wrong
+                .replace("9001", "9002")
+                .replace("\"passes\"", "\"fails\""),
+        ),
+        (
+            "OPN-9003-known.toml",
+            wrong
+                .replace("9001", "9003")
+                .replace("\"passes\"", "\"known\""),
+        ),
+        (
+            "OPN-9004-ignored.toml",
+            PASSES
+                .replace("9001", "9004")
+                .replace("\"passes\"", "\"ignored\"")
+                .replace("\"loading\"", "\"refusing\""),
+        ),
+        (
+            "OPN-9005-filtered.toml",
+            PASSES
+                .replace("9001", "9005")
+                .replace("\"passes\"", "\"filtered\""),
+        ),
+    ] {
+        std::fs::write(cases.join("open").join(file), text).unwrap();
+    }
+    let known = scratch("known.toml");
+    std::fs::write(
+        &known,
+        "[[failure]]\nid = \"OPN-9003\"\nreason = \"wrong on purpose\"\nlink = \"https://example.invalid/1\"\n",
+    )
+    .unwrap();
+    let (json, markdown) = (scratch("outcomes.json"), scratch("outcomes.md"));
+    let mut cmd = plugspec();
+    cmd.args(["test", "--no-snapshots", "--cases"]).arg(&cases);
+    for id in ["OPN-9001", "OPN-9002", "OPN-9003", "OPN-9004"] {
+        cmd.args(["--case", id]);
+    }
+    cmd.arg("--known-failures")
+        .arg(&known)
+        .arg("--json")
+        .arg(&json)
+        .arg("--markdown")
+        .arg(&markdown)
+        .assert()
+        .code(1);
+    let text = std::fs::read_to_string(&json).unwrap();
+    assert_valid(&serde_json::from_str(&text).unwrap());
+    let report = Report::from_json(&text).unwrap();
+    let outcome = |id: &str| {
+        let c = report.cases.iter().find(|c| c.id == id).unwrap();
+        (c.status.outcome(), c.status.message().map(str::to_string))
+    };
+    assert_eq!(outcome("OPN-9001"), (Outcome::Pass, None));
+    assert_eq!(outcome("OPN-9002").0, Outcome::Fail);
+    assert!(outcome("OPN-9002").1.unwrap().contains("fixtures.wrong"));
+    assert_eq!(
+        outcome("OPN-9003"),
+        (Outcome::KnownFailure, Some("wrong on purpose".to_string()))
+    );
+    assert_eq!(outcome("OPN-9004").0, Outcome::Ignored);
+    assert_eq!(outcome("OPN-9005"), (Outcome::NotRun, None));
+    let c = &report.totals;
+    assert_eq!(
+        (
+            c.cases,
+            c.pass,
+            c.fail,
+            c.known_failure,
+            c.ignored,
+            c.not_run
+        ),
+        (5, 1, 1, 1, 1, 1)
+    );
+    let open1 = report.rules.iter().find(|r| r.id == "OPEN-1").unwrap();
+    assert_eq!(open1.outcome, RuleOutcome::Fail);
+    assert_eq!(open1.cases.len(), 5);
+    let open2 = report.rules.iter().find(|r| r.id == "OPEN-2").unwrap();
+    assert_eq!(open2.outcome, RuleOutcome::NoCase);
+    assert!(report.uncovered.contains(&"OPEN-2".to_string()));
+    let md = std::fs::read_to_string(&markdown).unwrap();
+    assert!(md.contains("## Cases that did not pass"), "{md}");
+    assert!(
+        md.contains("wrong on purpose (https://example.invalid/1)"),
+        "{md}"
+    );
+    assert!(md.contains("| `OPEN-1` | MUST | ❌ **fail** (1 pass, 1 fail, 1 known failure, 1 ignored, 1 not run) |"), "{md}");
+}
+
+#[test]
+fn a_report_file_that_cannot_be_written_fails_the_run() {
+    let blocker = scratch("not-a-dir");
+    std::fs::write(&blocker, "").unwrap();
+    plugspec()
+        .args(["test", "--no-snapshots", "--case", "OPN-0001", "--json"])
+        .arg(blocker.join("report.json"))
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("cannot create"));
+}
