@@ -298,6 +298,9 @@ pub enum Op {
         path: String,
         /// The contents.
         text: String,
+        /// Write `text` this many times over (for long files; default 1).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        repeat: Option<u32>,
     },
     /// Creates a directory (and its parents).
     Mkdir {
@@ -309,21 +312,39 @@ pub enum Op {
         /// The path.
         path: String,
     },
+    /// Creates a Unix domain socket bound to `path` (the child keeps it listening).
+    Mksocket {
+        /// The path (keep it short: a socket path has about 100 bytes at most).
+        path: String,
+    },
     /// Cuts a file to `len` bytes.
     Truncate {
         /// The path.
         path: String,
-        /// The new length.
+        /// The new length (counted from the start of `section` or `section_header`, if given).
         len: u64,
+        /// An ELF section: `len` counts from the first byte of its data in the file.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        section: Option<String>,
+        /// An ELF section: `len` counts from the first byte of its entry in the section headers.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        section_header: Option<String>,
     },
     /// Overwrites bytes of a file in place at `offset` with `hex` (such as `"b700"`).
     Patch {
         /// The path.
         path: String,
-        /// Byte offset.
+        /// Byte offset (counted from the start of `section` or `section_header`, if given).
         offset: u64,
         /// The bytes, as hex digits.
         hex: String,
+        /// An ELF section: `offset` counts from the first byte of its data in the file.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        section: Option<String>,
+        /// An ELF section: `offset` counts from the first byte of its entry in the section
+        /// headers (`Elf64_Shdr`: `sh_type` at 4, `sh_offset` at 24, `sh_size` at 32).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        section_header: Option<String>,
     },
     /// Changes a file's permission bits (octal, such as `"000"`).
     Chmod {
@@ -387,6 +408,7 @@ impl Op {
             Op::WriteText { .. } => "write_text",
             Op::Mkdir { .. } => "mkdir",
             Op::Mkfifo { .. } => "mkfifo",
+            Op::Mksocket { .. } => "mksocket",
             Op::Chmod { .. } => "chmod",
             Op::Truncate { .. } => "truncate",
             Op::Patch { .. } => "patch",
@@ -440,6 +462,7 @@ impl Op {
             | Op::WriteText { path, .. }
             | Op::Mkdir { path }
             | Op::Mkfifo { path }
+            | Op::Mksocket { path }
             | Op::Chmod { path, .. }
             | Op::Truncate { path, .. }
             | Op::Patch { path, .. }
@@ -607,6 +630,10 @@ pub struct Expect {
     /// discover: exactly these files skipped, in order, with the error kind.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub skipped: Option<Vec<SkippedFile>>,
+    /// The step returned within this many milliseconds, whatever its outcome (ERR-4: a bad
+    /// input never hangs; the transcript leaves durations out).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_ms: Option<u64>,
 }
 
 impl Expect {
@@ -639,6 +666,7 @@ impl Expect {
         f(self.lines.is_some(), "lines");
         f(self.loaded.is_some(), "loaded");
         f(self.skipped.is_some(), "skipped");
+        f(self.max_ms.is_some(), "max_ms");
         v
     }
 }
@@ -662,6 +690,7 @@ fn applicable(op: &Op) -> &'static [&'static str] {
             "same_as",
             "differs_from",
             "identity",
+            "max_ms",
         ],
         Op::OpenConcurrent { .. } => &[
             "error",
@@ -675,6 +704,7 @@ fn applicable(op: &Op) -> &'static [&'static str] {
             "all_ok",
             "all_identical",
             "each_read",
+            "max_ms",
         ],
         Op::Lookup { .. } => &[
             "error",
@@ -689,8 +719,8 @@ fn applicable(op: &Op) -> &'static [&'static str] {
         Op::Call { .. } | Op::Read { .. } => &["value", "at_least"],
         Op::Mapped { .. } => &["mapped"],
         Op::InitLog {} => &["lines"],
-        Op::Discover { .. } => &["error", "loaded", "skipped"],
-        Op::Inspect { .. } => &[ERR[0], ERR[1], ERR[2], ERR[3], ERR[4], "identity"],
+        Op::Discover { .. } => &["error", "loaded", "skipped", "max_ms"],
+        Op::Inspect { .. } => &[ERR[0], ERR[1], ERR[2], ERR[3], ERR[4], "identity", "max_ms"],
         _ => &[],
     }
 }
@@ -1036,6 +1066,23 @@ fn check_steps(steps: &[Step], catalog: &Catalog) -> Result<BTreeSet<String>, St
             Op::Chmod { mode, .. } if u32::from_str_radix(mode, 8).is_err() => {
                 return Err(at(format!("mode {mode:?} is not octal")));
             }
+            Op::Truncate {
+                section: Some(_),
+                section_header: Some(_),
+                ..
+            }
+            | Op::Patch {
+                section: Some(_),
+                section_header: Some(_),
+                ..
+            } => {
+                return Err(at(
+                    "give at most one of `section` and `section_header`".into()
+                ));
+            }
+            Op::WriteText {
+                repeat: Some(0), ..
+            } => return Err(at("`repeat` must be at least 1".into())),
             _ => {}
         }
         if step.op.is_loader_op() {

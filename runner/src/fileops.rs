@@ -1,6 +1,11 @@
 //! The file operations of a case (`copy`, `symlink`, `hardlink`, `delete`, `replace`,
-//! `write_text`, `mkdir`, `mkfifo`, `chmod`), carried out by the child in the case directory
-//! (its working directory).
+//! `write_text`, `mkdir`, `mkfifo`, `mksocket`, `chmod`, `truncate`, `patch`), carried out by
+//! the child in the case directory (its working directory).
+//!
+//! `truncate` and `patch` may count from an ELF section (`section`: its data in the file;
+//! `section_header`: its entry in the section header table), found by reading the file's own
+//! headers, so that a case can cut or corrupt a plugin at the same place whatever the toolchain
+//! laid out (ELF only: cases using them run on `linux` and `freebsd`).
 
 use std::path::Path;
 
@@ -39,19 +44,38 @@ pub fn apply(op: &Op) -> Result<(), String> {
             std::fs::copy(with, &tmp).map_err(ctx(format!("copy {with} to {tmp}")))?;
             std::fs::rename(&tmp, path).map_err(ctx(format!("rename {tmp} to {path}")))
         }
-        Op::WriteText { path, text } => {
+        Op::WriteText { path, text, repeat } => {
             create_parent(path)?;
-            std::fs::write(path, text).map_err(ctx(format!("write {path}")))
+            std::fs::write(path, text.repeat(repeat.unwrap_or(1) as usize))
+                .map_err(ctx(format!("write {path}")))
         }
         Op::Mkdir { path } => std::fs::create_dir_all(path).map_err(ctx(format!("mkdir {path}"))),
         Op::Mkfifo { path } => mkfifo(path),
+        Op::Mksocket { path } => mksocket(path),
         Op::Chmod { path, mode } => chmod(path, mode),
-        Op::Truncate { path, len } => std::fs::OpenOptions::new()
-            .write(true)
-            .open(path)
-            .and_then(|f| f.set_len(*len))
-            .map_err(ctx(format!("truncate {path}"))),
-        Op::Patch { path, offset, hex } => patch(path, *offset, hex),
+        Op::Truncate {
+            path,
+            len,
+            section,
+            section_header,
+        } => {
+            let base = base_offset(path, section, section_header)?;
+            std::fs::OpenOptions::new()
+                .write(true)
+                .open(path)
+                .and_then(|f| f.set_len(base + *len))
+                .map_err(ctx(format!("truncate {path}")))
+        }
+        Op::Patch {
+            path,
+            offset,
+            hex,
+            section,
+            section_header,
+        } => {
+            let base = base_offset(path, section, section_header)?;
+            patch(path, base + *offset, hex)
+        }
         other => Err(format!("`{}` is not a file operation", other.name())),
     }
 }
@@ -69,6 +93,93 @@ fn patch(path: &str, offset: u64, hex: &str) -> Result<(), String> {
     file.seek(SeekFrom::Start(offset))
         .and_then(|_| file.write_all(&bytes))
         .map_err(|e| format!("patch {path}: {e}"))
+}
+
+/// Where `truncate` and `patch` count from: the start of the file, or of an ELF section's data
+/// or section header entry.
+fn base_offset(
+    path: &str,
+    section: &Option<String>,
+    section_header: &Option<String>,
+) -> Result<u64, String> {
+    match (section, section_header) {
+        (None, None) => Ok(0),
+        (Some(name), _) => elf_section(path, name).map(|s| s.data),
+        (None, Some(name)) => elf_section(path, name).map(|s| s.header),
+    }
+}
+
+/// Where an ELF section sits in its file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct SectionPlace {
+    /// File offset of the section's entry in the section header table.
+    header: u64,
+    /// File offset of the section's data (`sh_offset`).
+    data: u64,
+}
+
+/// Finds the section `name` of the ELF file at `path` (32 or 64 bits, either byte order).
+fn elf_section(path: &str, name: &str) -> Result<SectionPlace, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("read {path}: {e}"))?;
+    find_section(&bytes, name).ok_or_else(|| format!("{path}: no ELF section {name} found"))
+}
+
+fn find_section(b: &[u8], name: &str) -> Option<SectionPlace> {
+    if b.get(..4)? != b"\x7fELF" {
+        return None;
+    }
+    let wide = match b.get(4)? {
+        1 => false,
+        2 => true,
+        _ => return None,
+    };
+    let little = match b.get(5)? {
+        1 => true,
+        2 => false,
+        _ => return None,
+    };
+    let uint = |at: u64, len: usize| -> Option<u64> {
+        let at = usize::try_from(at).ok()?;
+        let raw = b.get(at..at.checked_add(len)?)?;
+        let mut v = 0u64;
+        for i in 0..len {
+            let byte = if little { raw[len - 1 - i] } else { raw[i] };
+            v = (v << 8) | u64::from(byte);
+        }
+        Some(v)
+    };
+    // (e_shoff, e_shentsize, e_shnum, e_shstrndx) and (sh_offset, its width) by class.
+    let (shoff, shentsize, shnum, shstrndx) = if wide {
+        (
+            uint(0x28, 8)?,
+            uint(0x3a, 2)?,
+            uint(0x3c, 2)?,
+            uint(0x3e, 2)?,
+        )
+    } else {
+        (
+            uint(0x20, 4)?,
+            uint(0x2e, 2)?,
+            uint(0x30, 2)?,
+            uint(0x32, 2)?,
+        )
+    };
+    let (off_at, word) = if wide { (24, 8) } else { (16, 4) };
+    let header = |i: u64| shoff.checked_add(i.checked_mul(shentsize)?);
+    let names = uint(header(shstrndx)? + off_at, word)?;
+    (0..shnum).find_map(|i| {
+        let h = header(i)?;
+        let start = usize::try_from(names.checked_add(uint(h, 4)?)?).ok()?;
+        let rest = b.get(start..)?;
+        let end = rest.iter().position(|&c| c == 0)?;
+        if &rest[..end] != name.as_bytes() {
+            return None;
+        }
+        Some(SectionPlace {
+            header: h,
+            data: uint(h + off_at, word)?,
+        })
+    })
 }
 
 fn create_parent(path: &str) -> Result<(), String> {
@@ -109,6 +220,22 @@ fn mkfifo(path: &str) -> Result<(), String> {
 }
 
 #[cfg(unix)]
+fn mksocket(path: &str) -> Result<(), String> {
+    let listener = std::os::unix::net::UnixListener::bind(path)
+        .map_err(|e| format!("mksocket {path}: {e}"))?;
+    // Keep it listening for the rest of the child, as a live service's socket would be.
+    std::mem::forget(listener);
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn mksocket(path: &str) -> Result<(), String> {
+    Err(format!(
+        "mksocket {path}: Unix domain sockets need a Unix platform"
+    ))
+}
+
+#[cfg(unix)]
 fn chmod(path: &str, mode: &str) -> Result<(), String> {
     use std::os::unix::fs::PermissionsExt;
     let mode = u32::from_str_radix(mode, 8).map_err(|e| format!("chmod {path}: {e}"))?;
@@ -119,4 +246,47 @@ fn chmod(path: &str, mode: &str) -> Result<(), String> {
 #[cfg(not(unix))]
 fn chmod(path: &str, _: &str) -> Result<(), String> {
     Err(format!("chmod {path}: needs a Unix platform"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A little-endian ELF64 header plus two section headers (null, `.shstrtab`) and a third,
+    /// `.plugspec`, whose data sits at 0x1234.
+    fn tiny_elf64() -> Vec<u8> {
+        let names = b"\0.shstrtab\0.plugspec\0";
+        let shoff = 64 + names.len() as u64;
+        let mut b = vec![0u8; 64];
+        b[..6].copy_from_slice(b"\x7fELF\x02\x01");
+        b[0x28..0x30].copy_from_slice(&shoff.to_le_bytes());
+        b[0x3a..0x3c].copy_from_slice(&64u16.to_le_bytes());
+        b[0x3c..0x3e].copy_from_slice(&3u16.to_le_bytes());
+        b[0x3e..0x40].copy_from_slice(&1u16.to_le_bytes());
+        b.extend_from_slice(names);
+        for (name, offset) in [(0u32, 0u64), (1, 64), (11, 0x1234)] {
+            let mut h = vec![0u8; 64];
+            h[..4].copy_from_slice(&name.to_le_bytes());
+            h[24..32].copy_from_slice(&offset.to_le_bytes());
+            b.extend_from_slice(&h);
+        }
+        b
+    }
+
+    #[test]
+    fn finds_a_section_by_name() {
+        let b = tiny_elf64();
+        let shoff = 64 + 21; // the ELF header, then the 21 bytes of section names
+        assert_eq!(
+            find_section(&b, ".plugspec"),
+            Some(SectionPlace {
+                header: shoff + 2 * 64,
+                data: 0x1234
+            })
+        );
+        assert_eq!(find_section(&b, ".shstrtab").map(|s| s.data), Some(64));
+        assert_eq!(find_section(&b, ".text"), None);
+        assert_eq!(find_section(&b[..70], ".plugspec"), None);
+        assert_eq!(find_section(b"not an ELF file", ".plugspec"), None);
+    }
 }

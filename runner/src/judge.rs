@@ -9,6 +9,7 @@
 //!   the case as a harness error;
 //! * a loader step without `expect.error` must succeed; one with it must fail with exactly that
 //!   kind ("any error" never counts as the expected error);
+//! * `max_ms` bounds the step's duration as the child measured it, whatever the outcome;
 //! * every other field of `expect` is checked as documented on [`crate::case::Expect`].
 
 use crate::case::{Case, Names, Op, Step};
@@ -143,6 +144,15 @@ fn check_error(step: &Step, e: &ObservedError, run: &ChildRun) -> Result<(), Str
 
 fn check_step(step: &Step, o: &Observation, run: &ChildRun, _i: usize) -> Result<(), String> {
     let x = &step.expect;
+    if let Some(limit) = x.max_ms
+        && o.duration_us > limit.saturating_mul(1000)
+    {
+        return Err(format!(
+            "expected the step to return within {limit} ms (ERR-4: bad input never hangs), it took {} ms ({})",
+            o.duration_us / 1000,
+            got(o)
+        ));
+    }
     if step.op.may_fail() {
         match (&x.error, &o.error) {
             (Some(want), Some(e)) if *want == e.kind => check_error(step, e, run)?,
