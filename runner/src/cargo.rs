@@ -1,5 +1,5 @@
 //! Building fixture plugins: `cargo build --workspace --lib` through escargot for a fixture
-//! workspace, and `cc -shared -fPIC` for the C fixtures.
+//! workspace, and `cc -shared -fPIC` (or the flags a source names) for the C fixtures.
 //!
 //! Every build message is drained (dropping escargot's message iterator early can deadlock on a
 //! full pipe), and compiler diagnostics (`rendered`) are collected so that a failed build shows
@@ -129,7 +129,20 @@ pub fn c_compiler() -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-/// Compiles one C source into a shared library in `out_dir`: `cc -shared -fPIC -o lib<stem>.<ext>`.
+/// The compiler flags of a C fixture: `-shared -fPIC`, unless a line of the source reads
+/// `plugspec-cc: <flags>` (for fixtures that are not shared libraries, such as executables).
+pub fn c_flags(source_text: &str) -> Vec<String> {
+    source_text
+        .lines()
+        .find_map(|l| l.split_once("plugspec-cc:").map(|(_, flags)| flags))
+        .map_or_else(
+            || vec!["-shared".to_string(), "-fPIC".to_string()],
+            |flags| flags.split_whitespace().map(str::to_string).collect(),
+        )
+}
+
+/// Compiles one C source into `out_dir`: `cc -shared -fPIC -o lib<stem>.<ext>` (other flags
+/// when the source names them, see [`c_flags`]).
 pub fn build_c(compiler: &Path, source: &Path, out_dir: &Path) -> Result<PathBuf, String> {
     let stem = source
         .file_stem()
@@ -151,16 +164,21 @@ pub fn build_c(compiler: &Path, source: &Path, out_dir: &Path) -> Result<PathBuf
     }
     // Build into a temporary name and rename, so that a concurrent reader never sees half a file.
     let tmp = out.with_extension(format!("tmp{}", std::process::id()));
+    let text = std::fs::read_to_string(source)
+        .map_err(|e| format!("cannot read {}: {e}", source.display()))?;
+    let flags = c_flags(&text);
     let output = Command::new(compiler)
-        .args(["-shared", "-fPIC", "-o"])
+        .args(&flags)
+        .arg("-o")
         .arg(&tmp)
         .arg(source)
         .output()
         .map_err(|e| format!("cannot run {}: {e}", compiler.display()))?;
     if !output.status.success() {
         return Err(format!(
-            "{} -shared -fPIC {} failed ({}):\n{}",
+            "{} {} {} failed ({}):\n{}",
             compiler.display(),
+            flags.join(" "),
             source.display(),
             output.status,
             String::from_utf8_lossy(&output.stderr)

@@ -5,7 +5,8 @@
 //! `libfx_<name>.so`; a directory under `fixtures/` with its own `[workspace]` (such as
 //! `fixtures/mismatch`) is built on its own, and its `fx-<name>` members are fixtures too; a C
 //! source `fixtures/c/<stem>.c` is the fixture `c-<stem>`, built with `cc -shared -fPIC` when a
-//! C compiler is on `PATH` (otherwise its cases are ignored, with that reason).
+//! C compiler is on `PATH` (otherwise its cases are ignored, with that reason); a source with a
+//! line `plugspec-cc: <flags>` is built with those flags instead (`-fPIE -pie` for an executable).
 //!
 //! Builds go to `<target>/plugspec-fixtures/<workspace>`, where `<target>` is `$CARGO_TARGET_DIR`
 //! or the cargo target directory the running binary sits in. Each case then gets its own copies
