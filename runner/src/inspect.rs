@@ -85,6 +85,18 @@ pub struct Inspection {
 ///
 /// Errors: `not_found` (no such file), `not_a_plugin` (a directory, a library without a
 /// manifest, a corrupt manifest), `incompatible_abi`, `io`.
+///
+/// ```
+/// use plugspec::ErrorKind;
+///
+/// let text = std::env::temp_dir().join(format!("plugspec-doc-{}.so", std::process::id()));
+/// std::fs::write(&text, "just text")?;
+/// let error = plugspec_runner::inspect::inspect(&text).unwrap_err();
+/// assert_eq!(error.kind(), ErrorKind::NotAPlugin);
+/// assert_eq!(error.kind().as_str(), "not_a_plugin");
+/// std::fs::remove_file(&text)?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub fn inspect(path: &Path) -> Result<Inspection, plugspec::Error> {
     let bytes = ReferenceLoader::inspect(path)?;
     let manifest = abi::decode(&bytes).map_err(|e| plugspec::Error::not_a_plugin(path, e))?;
@@ -176,6 +188,17 @@ impl CheckResult {
 /// mapped, nothing runs): every difference of its fingerprint (toolchain, target, target
 /// features, panic strategy, shared package versions, API version, build ID), or why it is
 /// not a plugin this host can read (`not_a_plugin`, `incompatible_abi`, `not_found`, `io`).
+///
+/// ```
+/// use std::path::Path;
+/// use plugspec::{ErrorKind, HostConfig};
+///
+/// let host = HostConfig::new().require_api_version(2).pin_build_id("release-42");
+/// let result = plugspec_runner::inspect::check(Path::new("no/such/plugin.so"), &host);
+/// assert!(!result.accepted);
+/// assert_eq!(result.kind(), Some(ErrorKind::NotFound));
+/// assert_eq!(result.error.as_deref(), Some("not_found"));
+/// ```
 pub fn check(path: &Path, host: &HostConfig) -> CheckResult {
     let loader = ReferenceLoader::with_host(host.clone());
     let identity = |bytes: &[u8]| abi::decode(bytes).ok().map(|m| m.identity.to_string());

@@ -462,6 +462,14 @@ impl Report {
     }
 
     /// Reads a JSON report back (checking the schema version).
+    ///
+    /// ```
+    /// use plugspec_runner::Report;
+    ///
+    /// let error = Report::from_json(r#"{"schema_version": 99}"#).unwrap_err();
+    /// assert_eq!(error, "report schema version 99; this runner reads 1");
+    /// assert!(Report::from_json("[]").is_err());
+    /// ```
     pub fn from_json(text: &str) -> Result<Report, String> {
         let value: serde_json::Value =
             serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
