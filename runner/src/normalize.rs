@@ -53,8 +53,25 @@ impl Normalizer {
                 out = out.replace(from.as_str(), to);
             }
         }
-        hide_hashes(&out)
+        escape_controls(&hide_hashes(&out))
     }
+}
+
+/// Control characters (other than tab and line feed) written as `\u{..}`, so that a transcript
+/// is plain text: a NUL byte in a path must not make a snapshot a binary file.
+pub fn escape_controls(s: &str) -> String {
+    if !s.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+        return s.to_string();
+    }
+    s.chars()
+        .map(|c| {
+            if c.is_control() && c != '\n' && c != '\t' {
+                c.escape_unicode().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 fn hide_hashes(s: &str) -> String {

@@ -66,7 +66,7 @@ pub fn describe(op: &Op) -> String {
                 serde_json::Value::String(s) => s,
                 other => other.to_string(),
             };
-            let _ = write!(out, " {k}={v}");
+            let _ = write!(out, " {k}={}", crate::normalize::escape_controls(&v));
         }
     }
     out

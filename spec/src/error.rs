@@ -12,8 +12,9 @@ use std::path::{Path, PathBuf};
 /// The string form ([`ErrorKind::as_str`]) is what cases and reports use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ErrorKind {
-    /// The path does not resolve to a file: missing, empty, dangling or looping symlink, too long,
-    /// or containing a NUL byte. Go: `realpath failed`. Never cached.
+    /// The path does not resolve to a file: missing, empty, dangling or looping symlink, longer
+    /// than `PATH_MAX`, containing a NUL byte, or through a directory that cannot be searched.
+    /// Go: `realpath failed`. Never cached.
     NotFound,
     /// The file resolves but is not a plugspec plugin: a directory, FIFO, socket or device, an
     /// empty or text file, an executable, a shared library without a manifest, or a manifest that
@@ -38,8 +39,8 @@ pub enum ErrorKind {
     UnsupportedPlatform,
     /// A plugin's init opened the plugin that is being initialised.
     RecursiveOpen,
-    /// The operating system could not read or map the file (permission denied, read error, the
-    /// dynamic loader's own refusal). Never cached.
+    /// The operating system could not read or map the resolved file (permission denied on the
+    /// file itself, a read error, the dynamic loader's own refusal). Never cached.
     Io,
 }
 

@@ -23,6 +23,19 @@ pub(crate) fn resolve(given: &Path) -> Result<PathBuf, Error> {
     if raw.contains(&0) {
         return Err(Error::not_found(given, "the path contains a NUL byte"));
     }
+    #[cfg(unix)]
+    if raw.len() >= libc::PATH_MAX as usize {
+        // glibc's realpath resolves one component at a time and would accept it; the kernel's
+        // own `open` refuses it, and so does plugspec (rule ERR kinds: too long is not found).
+        return Err(Error::not_found(
+            given,
+            format_args!(
+                "the path is {} bytes, longer than PATH_MAX ({})",
+                raw.len(),
+                libc::PATH_MAX - 1
+            ),
+        ));
+    }
     std::fs::canonicalize(given).map_err(|e| Error::not_found(given, e))
 }
 
