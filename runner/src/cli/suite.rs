@@ -91,7 +91,10 @@ fn select<'a>(
         })
         .collect();
     if chosen.is_empty() {
-        return Err("no case matches the filters (`plugspec list` lists the cases)".to_string());
+        let what = filter.map_or_else(|| "the filters".to_string(), |f| format!("{f:?}"));
+        return Err(format!(
+            "no case matches {what} (`plugspec list` lists the cases, `plugspec --help` the commands)"
+        ));
     }
     Ok(chosen)
 }
