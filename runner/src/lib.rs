@@ -34,7 +34,7 @@
 //! package, which this runner is built against too — plus what a case's `[host]` requires.
 //!
 //! * **Snapshots**: each case's transcript (steps, outcomes, error kinds, messages, values,
-//!   paths normalised) is an insta snapshot in `<your crate>/tests/snapshots/plugspec/`. Review
+//!   paths normalised) is an insta snapshot in `<your crate>/tests/snapshots/plugspec/<os>/`. Review
 //!   them with `cargo insta review` or `cargo insta accept`; with `CI=true` a missing or changed
 //!   snapshot fails the case. Messages are never judged: only the snapshot records them.
 //! * **Known failures** ([`expectations`]): `[[failure]] id, reason, link?, platform?`. A listed

@@ -6,8 +6,11 @@
 //! only place message text is recorded: cases match on error kinds.
 //!
 //! Snapshots are named after the case (`OPN-0003-byte-copy-already-loaded.snap`) and live in
-//! `<CARGO_MANIFEST_DIR>/tests/snapshots/plugspec/` of the crate under test (the directory is
-//! read at run time; cargo sets it for test binaries; the current directory otherwise). Review
+//! `<CARGO_MANIFEST_DIR>/tests/snapshots/plugspec/<os>/` of the crate under test, one directory
+//! per operating system (`linux`, `macos`, `freebsd`, `windows`, …): the operating system's
+//! loader words its refusals differently and libraries are named differently, so a transcript is
+//! only comparable with one recorded on the same system. (The directory is read at run time;
+//! cargo sets `CARGO_MANIFEST_DIR` for test binaries; the current directory otherwise.) Review
 //! them with `cargo insta review`; with `CI=true` a missing or changed snapshot fails the case.
 
 use std::fmt::Write;
@@ -20,13 +23,17 @@ use crate::normalize::Normalizer;
 use crate::protocol::{Observation, ObservedError};
 use crate::run::ChildRun;
 
-/// The default snapshot directory: `<CARGO_MANIFEST_DIR or .>/tests/snapshots/plugspec`.
+/// The default snapshot directory: `<CARGO_MANIFEST_DIR or .>/tests/snapshots/plugspec/<os>`,
+/// where `<os>` is this platform's [`OsFamily`](plugspec::platform::OsFamily) name.
 pub fn default_dir() -> PathBuf {
     let base = std::env::var_os("CARGO_MANIFEST_DIR")
         .map(PathBuf::from)
         .or_else(|| std::env::current_dir().ok())
         .unwrap_or_else(|| PathBuf::from("."));
-    base.join("tests").join("snapshots").join("plugspec")
+    base.join("tests")
+        .join("snapshots")
+        .join("plugspec")
+        .join(plugspec::platform::current().os.as_str())
 }
 
 /// One step of a transcript.

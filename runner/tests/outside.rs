@@ -1,7 +1,7 @@
 //! An outside implementer: a crate generated in a temporary directory, outside this workspace,
 //! that depends on `plugspec` and `plugspec-runner` by path and checks its own loader (a newtype
 //! around the reference loader) with the ten-line harness from the runner's documentation. Its
-//! `cargo test` must pass, with snapshots found in its own `tests/snapshots/plugspec/`.
+//! `cargo test` must pass, with snapshots found in its own `tests/snapshots/plugspec/<os>/`.
 //!
 //! It builds into this workspace's target directory (`--offline`, with this workspace's
 //! Cargo.lock), so it reuses the dependencies and fixtures already built.
@@ -93,8 +93,12 @@ fn an_outside_crate_runs_the_suite_against_its_loader() {
     std::fs::copy(root.join("Cargo.lock"), krate.join("Cargo.lock")).unwrap();
     // The loader is the reference loader, so its transcripts are the reference's.
     copy_dir(
-        &root.join("runner/tests/snapshots/plugspec"),
-        &krate.join("tests/snapshots/plugspec"),
+        &root
+            .join("runner/tests/snapshots/plugspec")
+            .join(plugspec::platform::current().os.as_str()),
+        &krate
+            .join("tests/snapshots/plugspec")
+            .join(plugspec::platform::current().os.as_str()),
     );
     let started = std::time::Instant::now();
     let out = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))

@@ -272,7 +272,7 @@ macro_rules! function {
 /// Looks up a variable and checks its declared type: `variable!(plugin, "COUNTER", AtomicI32)`.
 ///
 /// Expands to a `Result<&'static T, plugspec::Error>` (`T: Sync`); for a plain `static mut` use
-/// [`variable_ptr!`].
+/// [`variable_ptr!`](crate::variable_ptr).
 #[macro_export]
 macro_rules! variable {
     ($plugin:expr, $name:expr, $ty:ty) => {
