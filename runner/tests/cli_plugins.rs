@@ -3,6 +3,9 @@
 //! refused one is refused with every reason, none of their code ever runs, and bad arguments get
 //! one line on standard error and a non-zero exit status — never a panic.
 
+// These tests build and load fixture plugins: only where plugins load (PLAT-1).
+#![cfg(any(target_os = "linux", target_os = "macos", target_os = "freebsd"))]
+
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 

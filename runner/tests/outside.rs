@@ -6,6 +6,9 @@
 //! It builds into this workspace's target directory (`--offline`, with this workspace's
 //! Cargo.lock), so it reuses the dependencies and fixtures already built.
 
+// These tests build and load fixture plugins: only where plugins load (PLAT-1).
+#![cfg(any(target_os = "linux", target_os = "macos", target_os = "freebsd"))]
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
