@@ -99,9 +99,7 @@ fn main() {
     let only: Option<Vec<String>> = std::env::var("PLUGSPEC_ZOO_ONLY")
         .ok()
         .map(|v| v.split(',').map(str::to_string).collect());
-    let dir = std::env::var_os("CARGO_TARGET_TMPDIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(std::env::temp_dir)
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
         .join(format!("plugspec-zoo-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("a directory for the zoo's reports");
 
