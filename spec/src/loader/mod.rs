@@ -52,7 +52,7 @@ pub struct LoadedPlugin {
 struct Inner {
     identity: &'static str,
     path: PathBuf,
-    symbols: HashMap<&'static str, Symbol>,
+    symbols: HashMap<&'static str, Symbol, NameHash>,
     /// Set only under [`Fault::LazyInit`] and [`Fault::ReinitOnReopen`]: the init entry.
     faulty_init: Option<(abi::InitFn, std::sync::Once)>,
 }
@@ -324,6 +324,31 @@ impl ReferenceLoader {
     }
 }
 
+/// FNV-1a over a symbol name: the table is fixed at load and its keys come from the plugin's own
+/// manifest, so a keyed hash buys nothing here, and a lookup hit costs one short hash.
+#[derive(Default, Clone, Copy)]
+struct NameHash;
+
+struct Fnv(u64);
+
+impl std::hash::BuildHasher for NameHash {
+    type Hasher = Fnv;
+    fn build_hasher(&self) -> Fnv {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+}
+
 fn decode<'a>(given: &Path, bytes: &'a [u8]) -> Result<abi::Manifest<'a>, Error> {
     abi::decode(bytes).map_err(|e| match e {
         ManifestError::UnknownVersion(v) => Error::incompatible_abi(given, v, abi::ABI_VERSION),
@@ -343,7 +368,7 @@ fn exports(descriptor: &'static abi::PluginDescriptor) -> &'static [abi::Export]
 fn symbols(
     descriptor: &'static abi::PluginDescriptor,
     manifest: &abi::Manifest<'static>,
-) -> HashMap<&'static str, Symbol> {
+) -> HashMap<&'static str, Symbol, NameHash> {
     manifest
         .symbols
         .iter()
