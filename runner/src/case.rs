@@ -48,20 +48,43 @@ use serde::{Deserialize, Serialize};
 
 use crate::fixtures::Catalog;
 
-/// The areas a case can be filed under, as directory names.
-pub const AREAS: [&str; 11] = [
-    "api",
-    "open",
-    "cache",
-    "init",
-    "lookup",
-    "unload",
-    "versions",
-    "platform",
-    "discovery",
-    "errors",
-    "bad-input",
+/// The areas a case can be filed under: each directory of the suite with the prefix every case
+/// ID in it carries (`open/OPN-0003-….toml`). This table is the one place that pairs the two
+/// vocabularies; a case whose prefix does not match its directory is rejected.
+pub const AREA_PREFIXES: [(&str, &str); 11] = [
+    ("api", "API"),
+    ("open", "OPN"),
+    ("cache", "CAC"),
+    ("init", "INI"),
+    ("lookup", "LKP"),
+    ("unload", "UNL"),
+    ("versions", "VER"),
+    ("platform", "PLT"),
+    ("discovery", "DSC"),
+    ("errors", "ERR"),
+    ("bad-input", "BAD"),
 ];
+
+/// The areas a case can be filed under, as directory names (the first column of
+/// [`AREA_PREFIXES`]).
+pub const AREAS: [&str; AREA_PREFIXES.len()] = {
+    let mut areas = [""; AREA_PREFIXES.len()];
+    let mut i = 0;
+    while i < areas.len() {
+        areas[i] = AREA_PREFIXES[i].0;
+        i += 1;
+    }
+    areas
+};
+
+/// The case-ID prefix of the cases filed under `area` (`"open"` → `"OPN"`).
+#[must_use]
+pub fn prefix_of(area: &str) -> Option<&'static str> {
+    AREA_PREFIXES
+        .iter()
+        .find(|(dir, _)| *dir == area)
+        .map(|(_, prefix)| *prefix)
+}
 
 /// Capabilities a case may require of the test binary (`requires = [...]`).
 /// `unprivileged`: the child does not run as root (root ignores permission bits).
@@ -797,10 +820,16 @@ pub fn parse_case(
             raw.id
         )));
     }
-    if !AREAS.contains(&area) {
+    let Some(prefix) = prefix_of(area) else {
         return Err(err(format!(
             "the directory {area:?} is not an area (one of {})",
             AREAS.join(", ")
+        )));
+    };
+    if !raw.id.starts_with(prefix) {
+        return Err(err(format!(
+            "the ID {:?} is filed under {area}/, whose cases are {prefix}-NNNN",
+            raw.id
         )));
     }
     if raw.rules.is_empty() {

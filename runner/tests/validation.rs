@@ -115,10 +115,19 @@ fn a_duplicate_id_is_rejected() {
     rejects(
         &[
             ("open/OPN-9001-good.toml", GOOD),
-            ("cache/OPN-9001-again.toml", GOOD),
+            ("open/OPN-9001-again.toml", GOOD),
         ],
         "OPN-9001-good.toml",
         "duplicate case ID OPN-9001",
+    );
+}
+
+#[test]
+fn an_id_whose_prefix_is_another_areas_is_rejected() {
+    rejects(
+        &[("cache/OPN-9001-good.toml", GOOD)],
+        "OPN-9001-good.toml",
+        "filed under cache/, whose cases are CAC-NNNN",
     );
 }
 
