@@ -388,6 +388,13 @@ pub enum Op {
         /// The library's path.
         path: String,
     },
+    /// Whether `name` resolves in the process's global symbol namespace
+    /// (`dlsym(RTLD_DEFAULT, name)`): a plugin mapped into the global namespace would make its
+    /// symbols visible there (LOOKUP-6).
+    Global {
+        /// The symbol name.
+        name: String,
+    },
     /// Reads the fixtures' init log (`PLUGSPEC_INIT_LOG`, one file per case run).
     InitLog {},
     /// Sleeps.
@@ -437,6 +444,7 @@ impl Op {
             Op::Patch { .. } => "patch",
             Op::Env { .. } => "env",
             Op::Mapped { .. } => "mapped",
+            Op::Global { .. } => "global",
             Op::InitLog {} => "init_log",
             Op::Sleep { .. } => "sleep",
             Op::Discover { .. } => "discover",
@@ -644,6 +652,9 @@ pub struct Expect {
     /// mapped: whether the library is mapped.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mapped: Option<bool>,
+    /// global: whether the name resolves in the global namespace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub found: Option<bool>,
     /// init_log: exactly these lines, in order.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lines: Option<Vec<String>>,
@@ -686,6 +697,7 @@ impl Expect {
         f(self.all_identical.is_some(), "all_identical");
         f(self.each_read.is_some(), "each_read");
         f(self.mapped.is_some(), "mapped");
+        f(self.found.is_some(), "found");
         f(self.lines.is_some(), "lines");
         f(self.loaded.is_some(), "loaded");
         f(self.skipped.is_some(), "skipped");
@@ -741,6 +753,7 @@ fn applicable(op: &Op) -> &'static [&'static str] {
         ],
         Op::Call { .. } | Op::Read { .. } => &["value", "at_least"],
         Op::Mapped { .. } => &["mapped"],
+        Op::Global { .. } => &["found"],
         Op::InitLog {} => &["lines"],
         Op::Discover { .. } => &["error", "loaded", "skipped", "max_ms"],
         Op::Inspect { .. } => &[ERR[0], ERR[1], ERR[2], ERR[3], ERR[4], "identity", "max_ms"],

@@ -396,7 +396,11 @@ impl<L: Loader> State<L> {
                 Observation::default()
             }
             Op::Mapped { path } => Observation {
-                mapped: Some(is_mapped(Path::new(path))),
+                mapped: Some(is_mapped(Path::new(path))?),
+                ..Observation::default()
+            },
+            Op::Global { name } => Observation {
+                found: Some(resolves_globally(name)),
                 ..Observation::default()
             },
             Op::InitLog {} => {
@@ -573,43 +577,71 @@ fn write_variable(symbol: &Symbol, value: Option<i32>, returns: Option<i32>) -> 
     }
 }
 
-/// Whether a library is mapped into this process: `/proc/self/maps` on Linux, a
-/// `dlopen(RTLD_NOLOAD)` (whose extra reference is released again) elsewhere.
-fn is_mapped(path: &Path) -> bool {
+/// Whether a library is mapped into this process, observed in the process's own list of
+/// mappings, never inferred from the dynamic loader's reference counts (UNLOAD-1, UNLOAD-2):
+/// `/proc/self/maps` on Linux (a mapping of the file, also when it was deleted), the dyld image
+/// list on macOS. `None` where the platform offers neither.
+fn is_mapped(path: &Path) -> Result<bool, String> {
     let path: PathBuf = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-    if cfg!(target_os = "linux")
-        && let Ok(maps) = std::fs::read_to_string("/proc/self/maps")
-    {
-        let want = path.display().to_string();
-        let deleted = format!("{want} (deleted)");
-        return maps.lines().any(|l| {
-            let l = l.trim_end();
-            l.ends_with(&deleted) || l.ends_with(&want)
-        });
-    }
-    dlopen_noload(&path)
+    mapped_images(&path)
 }
 
-#[cfg(unix)]
-fn dlopen_noload(path: &Path) -> bool {
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn mapped_images(path: &Path) -> Result<bool, String> {
+    let maps = std::fs::read_to_string("/proc/self/maps")
+        .map_err(|e| format!("cannot read /proc/self/maps: {e}"))?;
+    let want = path.display().to_string();
+    let deleted = format!("{want} (deleted)");
+    // Each line is `start-end perms offset dev inode   pathname`; the path is the last field.
+    Ok(maps.lines().any(|l| {
+        let l = l.trim_end();
+        l.ends_with(&deleted) || l.ends_with(&want)
+    }))
+}
+
+#[cfg(target_vendor = "apple")]
+fn mapped_images(path: &Path) -> Result<bool, String> {
     use std::os::unix::ffi::OsStrExt;
-    let Ok(c) = std::ffi::CString::new(path.as_os_str().as_bytes()) else {
+    // SAFETY: `_dyld_image_count` has no preconditions.
+    let count = unsafe { libc::_dyld_image_count() };
+    for i in 0..count {
+        // SAFETY: `i` is below the image count; dyld returns a NUL-terminated path or null (an
+        // image removed meanwhile), and never removes the images this process loads.
+        let name = unsafe { libc::_dyld_get_image_name(i) };
+        if name.is_null() {
+            continue;
+        }
+        // SAFETY: non-null, NUL-terminated, owned by dyld for as long as the image is loaded.
+        let name = unsafe { std::ffi::CStr::from_ptr(name) };
+        let image = Path::new(std::ffi::OsStr::from_bytes(name.to_bytes()));
+        let image = std::fs::canonicalize(image).unwrap_or_else(|_| image.to_path_buf());
+        if image == path {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android", target_vendor = "apple")))]
+fn mapped_images(_: &Path) -> Result<bool, String> {
+    Err("this driver cannot list the process's mappings on this platform".into())
+}
+
+/// Whether `name` resolves in the global namespace (`dlsym(RTLD_DEFAULT, name)`): the host
+/// executable and every library mapped with `RTLD_GLOBAL`. A plugin's symbols must never be
+/// there (LOOKUP-6).
+#[cfg(unix)]
+fn resolves_globally(name: &str) -> bool {
+    let Ok(c) = std::ffi::CString::new(name) else {
         return false;
     };
-    // SAFETY: RTLD_NOLOAD never loads anything (no constructors run); it returns a handle only
-    // for an image already mapped, whose extra reference is dropped right away.
-    unsafe {
-        let handle = libc::dlopen(c.as_ptr(), libc::RTLD_LAZY | libc::RTLD_NOLOAD);
-        if handle.is_null() {
-            return false;
-        }
-        libc::dlclose(handle);
-    }
-    true
+    // SAFETY: dlsym with RTLD_DEFAULT only searches the global scope; the address it returns is
+    // compared with null and never dereferenced.
+    !unsafe { libc::dlsym(libc::RTLD_DEFAULT, c.as_ptr()) }.is_null()
 }
 
 #[cfg(not(unix))]
-fn dlopen_noload(_: &Path) -> bool {
+fn resolves_globally(_: &str) -> bool {
     false
 }
 

@@ -312,6 +312,19 @@ fn check_step(step: &Step, o: &Observation, run: &ChildRun, _i: usize) -> Result
             }
         ));
     }
+    if let Some(f) = x.found
+        && o.found != Some(f)
+    {
+        return Err(format!(
+            "expected the name {}to resolve in the global namespace, it {}",
+            if f { "" } else { "not " },
+            if o.found == Some(true) {
+                "does"
+            } else {
+                "does not"
+            }
+        ));
+    }
     if let Some(lines) = &x.lines
         && o.lines.as_ref() != Some(lines)
     {

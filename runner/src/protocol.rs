@@ -164,6 +164,9 @@ pub struct Observation {
     /// mapped: whether the library is mapped.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mapped: Option<bool>,
+    /// global: whether the name resolves in the global namespace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub found: Option<bool>,
     /// init_log: the log's lines.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lines: Option<Vec<String>>,

@@ -167,6 +167,16 @@ fn outcome(case: &Case, i: usize, o: &Observation, n: &Normalizer) -> Vec<String
     if let Some(m) = o.mapped {
         lines.push(if m { "mapped" } else { "not mapped" }.into());
     }
+    if let Some(f) = o.found {
+        lines.push(
+            if f {
+                "found globally"
+            } else {
+                "not found globally"
+            }
+            .into(),
+        );
+    }
     if let Some(log) = &o.lines {
         if log.is_empty() {
             lines.push("log: (empty)".into());

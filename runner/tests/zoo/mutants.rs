@@ -43,6 +43,13 @@ pub enum Mutant {
     ExposeRawSymbols,
     /// Unloads the library when the last handle is dropped.
     UnloadOnDrop,
+    /// Closes the library again when an open fails after mapping it.
+    CloseAfterRefusal,
+    /// Promotes every loaded library into the global namespace (`RTLD_GLOBAL`).
+    GlobalNamespace,
+    /// Keeps the identity of a plugin whose open failed after the file was checked, so another
+    /// file with that identity is refused as already loaded.
+    KeepFailedIdentity,
 }
 
 /// Every mutant with its name and the rule it breaks.
@@ -96,6 +103,13 @@ pub const ZOO: &[(&str, Mutant, &str)] = &[
     ("wrong-error-kind", Mutant::WrongErrorKind, "VER-6"),
     ("expose-raw-symbols", Mutant::ExposeRawSymbols, "LOOKUP-4"),
     ("unload-on-drop", Mutant::UnloadOnDrop, "UNLOAD-1"),
+    ("close-after-refusal", Mutant::CloseAfterRefusal, "UNLOAD-2"),
+    ("global-namespace", Mutant::GlobalNamespace, "LOOKUP-6"),
+    (
+        "keep-failed-identity",
+        Mutant::KeepFailedIdentity,
+        "CACHE-4",
+    ),
 ];
 
 /// The reference loader, or the mutant named by [`MUTANT_ENV`].
@@ -150,7 +164,9 @@ impl Loader for ZooLoader {
         let mut inner = ReferenceLoader::with_host(host);
         match mutant {
             Some(Mutant::Fault(fault)) => inner = inner.with_fault(fault),
-            Some(Mutant::UnloadOnDrop) => inner = inner.with_fault(Fault::NoNodelete),
+            Some(Mutant::UnloadOnDrop | Mutant::CloseAfterRefusal) => {
+                inner = inner.with_fault(Fault::NoNodelete)
+            }
             _ => {}
         }
         ZooLoader { inner, mutant }
@@ -163,6 +179,15 @@ impl Loader for ZooLoader {
             && let Some((_, e)) = NOT_FOUND.lock().unwrap().iter().find(|(p, _)| p == path)
         {
             return Err(e.clone());
+        }
+        static FAILED: Mutex<Vec<(String, PathBuf)>> = Mutex::new(Vec::new());
+        if self.mutant == Some(Mutant::KeepFailedIdentity)
+            && let Some(identity) = manifest_identity(path)
+            && let Some((_, owner)) = FAILED.lock().unwrap().iter().find(|(i, owner)| {
+                *i == identity && std::fs::canonicalize(path).ok().as_ref() != Some(owner)
+            })
+        {
+            return Err(Error::already_loaded(path, &identity, owner));
         }
         let result = self.inner.open(path);
         let plugin = match (self.mutant, result) {
@@ -198,8 +223,27 @@ impl Loader for ZooLoader {
             (Some(Mutant::WrongErrorKind), Err(e)) if e.kind() == ErrorKind::NotAPlugin => {
                 return Err(Error::io(path, e.detail()));
             }
+            (Some(Mutant::CloseAfterRefusal), Err(e))
+                if matches!(e.kind(), ErrorKind::NotAPlugin | ErrorKind::InitPanicked) =>
+            {
+                close_twice(path);
+                return Err(e);
+            }
+            (Some(Mutant::KeepFailedIdentity), Err(e))
+                if matches!(e.kind(), ErrorKind::Io | ErrorKind::NotAPlugin) =>
+            {
+                if let (Some(identity), Ok(canonical)) =
+                    (manifest_identity(path), std::fs::canonicalize(path))
+                {
+                    FAILED.lock().unwrap().push((identity, canonical));
+                }
+                return Err(e);
+            }
             (_, Err(e)) => return Err(e),
         };
+        if self.mutant == Some(Mutant::GlobalNamespace) {
+            promote_to_global(plugin.path());
+        }
         let serial = match self.mutant {
             Some(Mutant::FreshHandle) => SERIAL.fetch_add(1, Ordering::Relaxed) + 1,
             _ => 0,
@@ -268,6 +312,57 @@ fn raw_symbol(path: &Path, identity: &str, name: &str) -> Option<Symbol> {
         )
     })
 }
+
+/// The identity the manifest in the file at `path` declares, if it has a readable one.
+fn manifest_identity(path: &Path) -> Option<String> {
+    let bytes = ReferenceLoader::inspect(path).ok()?;
+    plugspec::abi::decode(&bytes)
+        .ok()
+        .map(|m| m.identity.to_string())
+}
+
+/// Takes a mapped library's handle without loading it and closes it twice: once for that
+/// reference and once for the loader's own (the mutant's bug, see [`Mutant::CloseAfterRefusal`]).
+#[cfg(unix)]
+fn close_twice(path: &Path) {
+    let Ok(path) = std::fs::canonicalize(path) else {
+        return;
+    };
+    let Ok(path) = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()) else {
+        return;
+    };
+    // SAFETY: this is the mutant's bug on purpose: it drops the loader's reference to a library
+    // the loader refused, so that the dynamic loader unmaps it; nothing of it is used afterwards.
+    unsafe {
+        let handle = libc::dlopen(path.as_ptr(), libc::RTLD_NOW | libc::RTLD_NOLOAD);
+        if !handle.is_null() {
+            libc::dlclose(handle);
+            libc::dlclose(handle);
+        }
+    }
+}
+
+#[cfg(not(unix))]
+fn close_twice(_: &Path) {}
+
+/// Re-opens an already mapped library with `RTLD_GLOBAL`, which moves it into the global
+/// namespace (the mutant's bug, see [`Mutant::GlobalNamespace`]); the extra reference is leaked.
+#[cfg(unix)]
+fn promote_to_global(path: &Path) {
+    let Ok(path) = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()) else {
+        return;
+    };
+    // SAFETY: RTLD_NOLOAD maps nothing new and runs no code; the handle is never closed.
+    unsafe {
+        libc::dlopen(
+            path.as_ptr(),
+            libc::RTLD_NOW | libc::RTLD_NOLOAD | libc::RTLD_GLOBAL,
+        );
+    }
+}
+
+#[cfg(not(unix))]
+fn promote_to_global(_: &Path) {}
 
 /// Drops the library's references when the last handle of its path is dropped.
 #[derive(Debug)]
