@@ -17,8 +17,108 @@ use crate::case::{Case, Suite, load_suite};
 use crate::coverage::Coverage;
 use crate::expectations::KnownFailures;
 use crate::fixtures::{Catalog, Registry, target_dir};
-use crate::report::{CaseResult, Report, Status};
+use crate::report::{CaseResult, Report, Snapshots, Status, Written};
+use crate::snapshot::SnapshotOutcome;
 use crate::{child, judge, platforms, run, snapshot};
+
+/// The libtest-style argument that turns snapshot comparison off.
+pub const NO_SNAPSHOTS_ARG: &str = "--no-snapshots";
+
+/// The environment variable that turns snapshot comparison off (`1`).
+pub const NO_SNAPSHOTS_ENV: &str = "PLUGSPEC_NO_SNAPSHOTS";
+
+/// Whether an environment variable is set to something other than empty, `0`, `false`, `off`.
+fn env_flag(var: &str) -> bool {
+    std::env::var(var).is_ok_and(|v| !matches!(v.as_str(), "" | "0" | "false" | "off"))
+}
+
+/// Whether this process was started by cargo-nextest (which sets `NEXTEST_RUN_ID` both when it
+/// lists the trials and when it runs one).
+pub fn under_nextest() -> bool {
+    std::env::var_os("NEXTEST_RUN_ID").is_some()
+}
+
+/// The trial's failure for a snapshot that differs under CI: one line, then the diff.
+fn snapshot_failure(c: &snapshot::Comparison) -> String {
+    let mut text = format!(
+        "snapshot {}: {} — the case itself passed; under CI a new or changed snapshot fails the run (review it without CI, then `cargo insta review`)",
+        c.outcome.word(),
+        c.file.display()
+    );
+    if let Some(diff) = &c.diff {
+        text.push('\n');
+        text.push_str(diff.trim_end());
+    }
+    text
+}
+
+/// The snapshot part of the report, from the notes.
+fn summarise(dir: &Path, notes: &[Note]) -> Snapshots {
+    let written: Vec<&snapshot::Comparison> = notes
+        .iter()
+        .filter_map(|n| n.compared.as_ref().ok())
+        .filter(|c| c.written.is_some())
+        .collect();
+    let mut s = Snapshots {
+        compared: true,
+        why_not: None,
+        dir: Some(dir.display().to_string()),
+        matched: 0,
+        new: 0,
+        changed: 0,
+        written: Written::None,
+        fail_run: false,
+    };
+    if let Some(c) = written.first() {
+        s.written = match c.update {
+            snapshot::Update::Accept => Written::Accepted,
+            _ => Written::Pending,
+        };
+    }
+    s.fail_run = notes.iter().any(|n| {
+        matches!(&n.compared, Ok(c) if c.outcome.differs() && snapshot::differences_fail_run(c.update))
+    });
+    s
+}
+
+/// After the run: one line per snapshot that differs (or could not be compared), then the
+/// diffs of the changed ones unless the trials' failures already showed them.
+fn print_snapshot_notes(notes: &[Note], summary: &Snapshots) {
+    if notes.is_empty() {
+        return;
+    }
+    let mut notes: Vec<&Note> = notes.iter().collect();
+    notes.sort_by(|a, b| a.trial.cmp(&b.trial));
+    println!("\nsnapshots that differ from the stored ones (never a conformance failure):");
+    for n in &notes {
+        match &n.compared {
+            Ok(c) => println!(
+                "  snapshot {:<8} {}  {}",
+                c.outcome.word(),
+                n.trial,
+                c.written.as_ref().map_or_else(
+                    || format!("(nothing written; {})", c.file.display()),
+                    |w| format!("-> {}", w.display())
+                )
+            ),
+            Err(e) => println!("  snapshot error   {}  {e}", n.trial),
+        }
+    }
+    if !summary.fail_run {
+        for n in &notes {
+            if let Ok(snapshot::Comparison { diff: Some(d), .. }) = &n.compared {
+                println!("\n{}", d.trim_end());
+            }
+        }
+    }
+    match summary.written {
+        Written::Pending => println!(
+            "review them with `cargo insta review` (or `cargo insta accept`); without CI they do not change the exit status"
+        ),
+        Written::Accepted => println!("accepted as the stored snapshots (INSTA_UPDATE)"),
+        Written::None => {}
+    }
+}
 
 /// The conformance cases shipped with this runner.
 pub fn default_cases_dir() -> PathBuf {
@@ -68,7 +168,7 @@ pub struct Harness<L> {
     cases_dir: PathBuf,
     fixtures_dir: PathBuf,
     known_failures: Option<PathBuf>,
-    snapshots: Option<PathBuf>,
+    snapshots: Result<PathBuf, String>,
     timeout: Duration,
     report: bool,
     json_report: Option<PathBuf>,
@@ -106,7 +206,11 @@ impl<L: Loader> Harness<L> {
             cases_dir: default_cases_dir(),
             fixtures_dir: default_fixtures_dir(),
             known_failures: None,
-            snapshots: Some(snapshot::default_dir()),
+            snapshots: if env_flag(NO_SNAPSHOTS_ENV) {
+                Err(format!("{NO_SNAPSHOTS_ENV} is set"))
+            } else {
+                Ok(snapshot::default_dir())
+            },
             timeout: run::timeout_from_env(run::DEFAULT_TIMEOUT),
             report: std::env::var("PLUGSPEC_REPORT").map_or(true, |v| v != "0" && v != "off"),
             json_report: report_path_from_env("PLUGSPEC_REPORT_JSON"),
@@ -137,13 +241,21 @@ impl<L: Loader> Harness<L> {
 
     /// Another snapshot directory.
     pub fn snapshot_dir(mut self, dir: impl AsRef<Path>) -> Self {
-        self.snapshots = Some(from_manifest_dir(dir.as_ref()));
+        if self.snapshots.is_ok() {
+            self.snapshots = Ok(from_manifest_dir(dir.as_ref()));
+        }
         self
     }
 
-    /// No snapshots: transcripts are not compared (for runs outside a test crate).
-    pub fn without_snapshots(mut self) -> Self {
-        self.snapshots = None;
+    /// No snapshots: transcripts are not compared (as `--no-snapshots` or
+    /// `PLUGSPEC_NO_SNAPSHOTS=1` do).
+    pub fn without_snapshots(self) -> Self {
+        self.without_snapshots_because("turned off by the harness")
+    }
+
+    /// No snapshots, saying why (the reports and the summary line show it).
+    pub fn without_snapshots_because(mut self, why: impl Into<String>) -> Self {
+        self.snapshots = Err(why.into());
         self
     }
 
@@ -181,12 +293,20 @@ impl<L: Loader> Harness<L> {
     }
 
     /// Runs the harness and exits: as the child when started as one, else parses the libtest
-    /// arguments, runs the trials, prints the report.
-    pub fn run(self) -> ! {
+    /// arguments (plus `--no-snapshots`), runs the trials, prints the report.
+    pub fn run(mut self) -> ! {
         if child::is_child() {
             child::main::<L>();
         }
-        let args = Arguments::from_args();
+        let mut no_snapshots = false;
+        let args = Arguments::from_iter(std::env::args_os().filter(|a| {
+            let ours = a == NO_SNAPSHOTS_ARG;
+            no_snapshots |= ours;
+            !ours
+        }));
+        if no_snapshots {
+            self = self.without_snapshots_because(NO_SNAPSHOTS_ARG);
+        }
         let (conclusion, _) = self.run_with(&args);
         conclusion.exit()
     }
@@ -197,7 +317,10 @@ impl<L: Loader> Harness<L> {
     /// Writes the report files asked for; a file that cannot be written counts as one failed
     /// trial in the conclusion.
     pub fn run_with(self, args: &Arguments) -> (Conclusion, Option<Report>) {
-        let report_on = self.report;
+        // Under nextest each trial is a process of its own: its output is that trial's, not
+        // the whole per-rule table.
+        let report_on = self.report && !under_nextest();
+        let snapshots_off = self.snapshots.clone().err();
         let files = (self.json_report.clone(), self.markdown_report.clone());
         let implementation = self
             .implementation
@@ -222,7 +345,13 @@ impl<L: Loader> Harness<L> {
         }
         let report = context.map(|c| {
             let results = c.results.lock().unwrap_or_else(|e| e.into_inner()).clone();
-            Report::build(&c.suite, &c.coverage, &results, &implementation)
+            let notes = c.notes.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            let snapshots = match (&c.snapshots, snapshots_off) {
+                (Some(dir), _) => summarise(dir, &notes),
+                (None, why) => Snapshots::off(why.unwrap_or_default()),
+            };
+            print_snapshot_notes(&notes, &snapshots);
+            Report::build(&c.suite, &c.coverage, &results, &implementation, snapshots)
         });
         if report_on && let Some(r) = &report {
             println!("{}", r.text());
@@ -265,12 +394,15 @@ impl<L: Loader> Harness<L> {
             suite,
             coverage,
             known,
-            snapshots: self.snapshots,
+            snapshots: self.snapshots.ok(),
             fixtures_src: self.fixtures_dir,
             timeout: self.timeout,
             exe,
             results: Mutex::new(Vec::new()),
+            notes: Mutex::new(Vec::new()),
+            cases_dir: self.cases_dir,
         });
+        let nextest = under_nextest();
         let counting = crate::alloc::is_counting();
         let platform = plugspec::platform::current();
         let mut cases: Vec<&Case> = context.suite.cases.iter().collect();
@@ -302,6 +434,9 @@ impl<L: Loader> Harness<L> {
                             .iter()
                             .find_map(|f| context.registry.catalog().unavailable(f))
                     });
+                // Under nextest, what will not run is decided while listing, so that nextest
+                // shows it as skipped (with `--run-ignored` the trial runs and says why).
+                let skip_at_list = nextest && (ignore.is_some() || context.known.get(&case.id).is_some());
                 let context = context.clone();
                 let id = case.id.clone();
                 Trial::ignorable_test(case.trial_name(), move || {
@@ -313,6 +448,7 @@ impl<L: Loader> Harness<L> {
                         .expect("the trial's case is in the suite");
                     context.run_trial(case, ignore)
                 })
+                .with_ignored_flag(skip_at_list)
             })
             .collect();
         Ok((trials, context))
@@ -330,10 +466,27 @@ struct Context {
     timeout: Duration,
     exe: PathBuf,
     results: Mutex<Vec<CaseResult>>,
+    notes: Mutex<Vec<Note>>,
+    cases_dir: PathBuf,
+}
+
+/// A transcript that differs from its snapshot (or could not be compared), for the summary
+/// after the run.
+#[derive(Debug, Clone)]
+struct Note {
+    trial: String,
+    compared: Result<snapshot::Comparison, String>,
 }
 
 impl Context {
-    fn record(&self, case: &Case, status: Status, started: Instant, runs: u32) {
+    fn record(
+        &self,
+        case: &Case,
+        status: Status,
+        started: Instant,
+        runs: u32,
+        snapshot: SnapshotOutcome,
+    ) {
         let mut results = self.results.lock().unwrap_or_else(|e| e.into_inner());
         results.push(CaseResult {
             id: case.id.clone(),
@@ -344,7 +497,29 @@ impl Context {
             status,
             duration_ms: started.elapsed().as_millis() as u64,
             runs,
+            snapshot,
         });
+    }
+
+    /// The case file, relative to the directory holding the suite (`conformance/open/….toml`).
+    fn case_file(&self, case: &Case) -> String {
+        let base = self.cases_dir.parent().unwrap_or(&self.cases_dir);
+        case.file
+            .strip_prefix(base)
+            .unwrap_or(&case.file)
+            .display()
+            .to_string()
+    }
+
+    /// A failure line that tells the implementer what to fix: the rules the case checks and
+    /// its file, then what was expected and observed.
+    fn failure(&self, case: &Case, message: &str) -> String {
+        format!(
+            "{} ({}; {}): {message}",
+            case.id,
+            case.rules.join(", "),
+            self.case_file(case)
+        )
     }
 
     fn run_trial(&self, case: &Case, ignore: Option<String>) -> Result<Completion, Failed> {
@@ -357,24 +532,23 @@ impl Context {
                 },
                 started,
                 0,
+                SnapshotOutcome::NotCompared,
             );
             return Ok(Completion::ignored_with(reason));
         }
         let (verdict, transcript, runs) = self.run_case(case);
-        let snapshot = match (&self.snapshots, &transcript) {
-            (Some(dir), Some(t)) => {
-                snapshot::assert(&case.snapshot_name(), &snapshot::render(t), dir).err()
-            }
-            _ => None,
-        };
+        // The verdict is the judge's alone; the snapshot is compared apart from it.
         let known = self.known.get(&case.id);
         let (status, result) = match (verdict, known) {
-            (Err(message), None) => (
-                Status::Fail {
-                    message: message.clone(),
-                },
-                Err(message),
-            ),
+            (Err(message), None) => {
+                let message = self.failure(case, &message);
+                (
+                    Status::Fail {
+                        message: message.clone(),
+                    },
+                    Err(message),
+                )
+            }
             (Err(_), Some(k)) => (
                 Status::KnownFailure {
                     reason: k.reason.clone(),
@@ -383,14 +557,17 @@ impl Context {
                 Ok(Some(format!("known failure: {}", k.reason))),
             ),
             (Ok(()), Some(k)) => {
-                let message = format!(
-                    "unexpected pass: {} lists {} as a known failure ({}); remove it",
-                    self.known
-                        .file
-                        .as_ref()
-                        .map_or("the known failures".into(), |f| f.display().to_string()),
-                    case.id,
-                    k.reason
+                let message = self.failure(
+                    case,
+                    &format!(
+                        "unexpected pass: {} lists {} as a known failure ({}); remove it",
+                        self.known
+                            .file
+                            .as_ref()
+                            .map_or("the known failures".into(), |f| f.display().to_string()),
+                        case.id,
+                        k.reason
+                    ),
                 );
                 (
                     Status::Fail {
@@ -401,24 +578,39 @@ impl Context {
             }
             (Ok(()), None) => (Status::Pass, Ok(None)),
         };
-        let (status, result) = match (snapshot, status, result) {
-            (Some(s), Status::Fail { message }, _) => {
-                let message = format!("{message}\n(also: {s})");
-                (
-                    Status::Fail {
-                        message: message.clone(),
-                    },
-                    Err(message),
-                )
-            }
-            (Some(s), _, _) => (Status::Fail { message: s.clone() }, Err(s)),
-            (None, status, result) => (status, result),
+        let compared = match (&self.snapshots, &transcript) {
+            (Some(dir), Some(t)) => Some(snapshot::compare(
+                &case.snapshot_name(),
+                &snapshot::render(t),
+                dir,
+            )),
+            _ => None,
         };
-        self.record(case, status, started, runs);
-        match result {
-            Ok(None) => Ok(Completion::Completed),
-            Ok(Some(reason)) => Ok(Completion::ignored_with(reason)),
-            Err(m) => Err(Failed::from(m)),
+        let outcome = match &compared {
+            Some(Ok(c)) => c.outcome,
+            _ => SnapshotOutcome::NotCompared,
+        };
+        // Under CI a new or changed snapshot fails the trial (insta's convention), but never
+        // the case's verdict in the report.
+        let snapshot_failure = match &compared {
+            Some(Ok(c)) if c.outcome.differs() && snapshot::differences_fail_run(c.update) => {
+                Some(snapshot_failure(c))
+            }
+            _ => None,
+        };
+        if let Some(compared) = compared.filter(|c| !matches!(c, Ok(c) if !c.outcome.differs())) {
+            let mut notes = self.notes.lock().unwrap_or_else(|e| e.into_inner());
+            notes.push(Note {
+                trial: case.trial_name(),
+                compared,
+            });
+        }
+        self.record(case, status, started, runs, outcome);
+        match (result, snapshot_failure) {
+            (Err(m), _) => Err(Failed::from(m)),
+            (Ok(_), Some(s)) => Err(Failed::from(s)),
+            (Ok(None), None) => Ok(Completion::Completed),
+            (Ok(Some(reason)), None) => Ok(Completion::ignored_with(reason)),
         }
     }
 

@@ -34,9 +34,14 @@
 //! package, which this runner is built against too — plus what a case's `[host]` requires.
 //!
 //! * **Snapshots**: each case's transcript (steps, outcomes, error kinds, messages, values,
-//!   paths normalised) is an insta snapshot in `<your crate>/tests/snapshots/plugspec/<os>/`. Review
-//!   them with `cargo insta review` or `cargo insta accept`; with `CI=true` a missing or changed
-//!   snapshot fails the case. Messages are never judged: only the snapshot records them.
+//!   paths normalised) is an insta snapshot in `<your crate>/tests/snapshots/plugspec/<os>/`.
+//!   A snapshot never decides conformance: a new or changed one is a separate outcome per case
+//!   (`snapshot: new` / `snapshot: changed`) in every report. Without `CI` they are written as
+//!   `.snap.new` for `cargo insta review` and the exit status follows the verdicts alone; with
+//!   `CI=true` a new or changed snapshot makes the run fail (insta's convention) while the
+//!   report keeps every rule's true outcome. `--no-snapshots` (after `--`) or
+//!   `PLUGSPEC_NO_SNAPSHOTS=1` turn them off. Messages are never judged: only the snapshot
+//!   records them.
 //! * **Known failures** ([`expectations`]): `[[failure]] id, reason, link?, platform?`. A listed
 //!   case that fails shows as ignored with "known failure"; one that passes is an error, and so
 //!   is an unknown ID.
@@ -73,7 +78,8 @@
 //!    answers one observation per step. A crash, abort, timeout, protocol error or non-zero
 //!    exit is a failure carrying the child's standard error.
 //! 4. **Judge** in the parent: error kinds, handle identity (`==`), values, init log, mapping.
-//! 5. **Snapshot** the normalised transcript; apply known failures; **report** per rule.
+//! 5. Apply known failures; compare the normalised transcript with its **snapshot** (apart from
+//!    the verdict); **report** per case and per rule.
 //!
 //! The binary `plugspec` (`cargo run -p plugspec-runner --release`) runs the suite against the
 //! reference loader and prints the per-rule report; `plugspec list` and `plugspec rules` list

@@ -7,7 +7,7 @@
 //! [`Harness::markdown_report`](crate::Harness::markdown_report) or the environment variables
 //! `PLUGSPEC_REPORT_JSON=FILE` / `PLUGSPEC_REPORT_MD=FILE`.
 //!
-//! ## The JSON report, schema version 1
+//! ## The JSON report, schema version 2
 //!
 //! The structure is exactly what `runner/report.schema.json` (JSON Schema 2020-12) describes
 //! for [`SCHEMA_VERSION`]; [`Report`] reads it back with serde. Any change to it — a field
@@ -17,13 +17,14 @@
 //!
 //! | field | type | meaning |
 //! |---|---|---|
-//! | `schema_version` | integer | [`SCHEMA_VERSION`] (1) |
+//! | `schema_version` | integer | [`SCHEMA_VERSION`] (2) |
 //! | `suite_version` | string | version of the conformance suite (the `plugspec-runner` crate) |
 //! | `spec_version` | string | version of SPEC.md the rules come from ([`plugspec::rules::SPEC_VERSION`]) |
 //! | `protocol_version` | integer | version of the parent↔child protocol ([`crate::protocol::PROTOCOL_VERSION`]) |
 //! | `implementation` | string | the loader under test (its Rust type name unless the harness was given a name) |
 //! | `platform` | object | where it ran: `target` (triple), `os` and `arch` (as Rust's `std::env::consts`), `loads_plugins` (bool) |
 //! | `totals` | object | counts over all cases: `cases`, `pass`, `fail`, `ignored`, `known_failure`, `not_run` |
+//! | `snapshots` | object | how transcripts compared with the stored snapshots (below); never part of a verdict |
 //! | `cases` | array | one object per case of the suite, in trial order (below) |
 //! | `rules` | array | one object per rule of SPEC.md, in catalogue order (below) |
 //! | `uncovered` | array of strings | MUST/SHOULD rule IDs that no case checks and nothing else accounts for |
@@ -33,7 +34,15 @@
 //! `not_run` — filtered out or never started), `message` (string or `null`: why it failed, why
 //! it was ignored, the known failure's reason; `null` for `pass` and `not_run`), `link` (string
 //! or `null`: the known failure's link), `duration_ms` (wall time of all its runs) and `runs`
-//! (how many child processes ran it).
+//! (how many child processes ran it), `snapshot` (`matched`, `new`, `changed` or `not_compared`:
+//! how its transcript compared with the stored snapshot — a separate outcome that never turns
+//! a case or a rule into `fail`).
+//!
+//! **Snapshots**: `compared` (bool), `why_not` (string or `null`: why they were not compared),
+//! `dir` (string or `null`: the snapshot directory), `matched`, `new`, `changed` (counts of
+//! cases), `written` (`pending` — `.snap.new` files for `cargo insta review`; `accepted` — the
+//! `.snap` files themselves, `INSTA_UPDATE=always`; or `none`) and `fail_run` (bool: whether
+//! the differences make the run exit non-zero, as they do under CI).
 //!
 //! A **rule**: `id` (`OPEN-2`), `level` (`MUST`, `SHOULD`, `MAY` or `RETIRED`), `title`,
 //! `cases` (IDs of the cases checking it), `outcome` (see [`RuleOutcome`]: `fail` if any of its
@@ -49,16 +58,17 @@ use serde::{Deserialize, Serialize};
 
 use crate::case::Suite;
 use crate::coverage::{self, Coverage};
+use crate::snapshot::SnapshotOutcome;
 
 /// The version of the JSON report's structure (the `schema_version` field).
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// What happened to one case.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Status {
     /// Every run passed.
     Pass,
-    /// A run failed (or the snapshot differs, or the case is an unexpected pass).
+    /// A run failed, or the case is an unexpected pass (a snapshot never makes a case fail).
     Fail {
         /// Why.
         message: String,
@@ -130,7 +140,7 @@ pub enum Outcome {
 /// One case's result.
 ///
 /// In JSON: `id`, `trial`, `area`, `title`, `rules`, `outcome`, `message`, `link`,
-/// `duration_ms`, `runs` (see the [module documentation](self)).
+/// `duration_ms`, `runs`, `snapshot` (see the [module documentation](self)).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(into = "CaseRecord", try_from = "CaseRecord")]
 pub struct CaseResult {
@@ -150,6 +160,8 @@ pub struct CaseResult {
     pub duration_ms: u64,
     /// How many children ran.
     pub runs: u32,
+    /// How the transcript compared with the stored snapshot (never part of the verdict).
+    pub snapshot: SnapshotOutcome,
 }
 
 /// The JSON form of a [`CaseResult`]: the status as `outcome` + `message` + `link`.
@@ -166,6 +178,7 @@ struct CaseRecord {
     link: Option<String>,
     duration_ms: u64,
     runs: u32,
+    snapshot: SnapshotOutcome,
 }
 
 impl From<CaseResult> for CaseRecord {
@@ -187,6 +200,7 @@ impl From<CaseResult> for CaseRecord {
             link,
             duration_ms: c.duration_ms,
             runs: c.runs,
+            snapshot: c.snapshot,
         }
     }
 }
@@ -230,6 +244,7 @@ impl TryFrom<CaseRecord> for CaseResult {
             status,
             duration_ms: r.duration_ms,
             runs: r.runs,
+            snapshot: r.snapshot,
         })
     }
 }
@@ -367,6 +382,94 @@ impl PlatformInfo {
     }
 }
 
+/// What a run's snapshot comparison wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Written {
+    /// `.snap.new` files beside the snapshots, for `cargo insta review`.
+    Pending,
+    /// The `.snap` files themselves (`INSTA_UPDATE=always`).
+    Accepted,
+    /// Nothing (everything matched, or CI, or `INSTA_UPDATE=no`).
+    None,
+}
+
+/// How the run's transcripts compared with the stored snapshots: apart from every verdict.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Snapshots {
+    /// Whether transcripts were compared at all.
+    pub compared: bool,
+    /// Why they were not compared.
+    pub why_not: Option<String>,
+    /// The snapshot directory.
+    pub dir: Option<String>,
+    /// Cases whose transcript matched.
+    pub matched: u32,
+    /// Cases without a stored snapshot.
+    pub new: u32,
+    /// Cases whose stored snapshot differs.
+    pub changed: u32,
+    /// What was written for the new and changed ones.
+    pub written: Written,
+    /// Whether the differences make the run exit non-zero (under CI, insta's convention).
+    pub fail_run: bool,
+}
+
+impl Snapshots {
+    /// Snapshots not compared, and why.
+    pub fn off(why: impl Into<String>) -> Snapshots {
+        Snapshots {
+            compared: false,
+            why_not: Some(why.into()),
+            dir: None,
+            matched: 0,
+            new: 0,
+            changed: 0,
+            written: Written::None,
+            fail_run: false,
+        }
+    }
+
+    /// Counts the cases' snapshot outcomes into `self`.
+    fn count(&mut self, cases: &[CaseResult]) {
+        for c in cases {
+            match c.snapshot {
+                SnapshotOutcome::Matched => self.matched += 1,
+                SnapshotOutcome::New => self.new += 1,
+                SnapshotOutcome::Changed => self.changed += 1,
+                SnapshotOutcome::NotCompared => {}
+            }
+        }
+    }
+
+    /// One line: `snapshots: 3 new, 1 changed, 110 matched (pending …)`.
+    pub fn line(&self) -> String {
+        if !self.compared {
+            return format!(
+                "snapshots: not compared ({})",
+                self.why_not.as_deref().unwrap_or("off")
+            );
+        }
+        let mut line = format!(
+            "snapshots: {} matched, {} new, {} changed",
+            self.matched, self.new, self.changed
+        );
+        if self.new + self.changed > 0 {
+            line.push_str(match self.written {
+                Written::Pending => " — written as .snap.new for `cargo insta review`",
+                Written::Accepted => " — accepted (INSTA_UPDATE)",
+                Written::None => " — nothing written",
+            });
+            if self.fail_run {
+                line.push_str("; under CI this fails the run");
+            }
+            line.push_str(" (never a conformance failure)");
+        }
+        line
+    }
+}
+
 /// A run's report; its JSON form is described in the [module documentation](self).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -385,6 +488,8 @@ pub struct Report {
     pub platform: PlatformInfo,
     /// Totals over cases.
     pub totals: Counts,
+    /// How transcripts compared with the stored snapshots.
+    pub snapshots: Snapshots,
     /// Every case, in trial order.
     pub cases: Vec<CaseResult>,
     /// Every rule, in catalogue order.
@@ -400,6 +505,7 @@ impl Report {
         coverage: &Coverage,
         results: &[CaseResult],
         implementation: &str,
+        mut snapshots: Snapshots,
     ) -> Report {
         let cases: Vec<CaseResult> = suite
             .cases
@@ -418,6 +524,7 @@ impl Report {
                         status: Status::NotRun,
                         duration_ms: 0,
                         runs: 0,
+                        snapshot: SnapshotOutcome::NotCompared,
                     })
             })
             .collect();
@@ -425,6 +532,7 @@ impl Report {
         for c in &cases {
             totals.add(&c.status);
         }
+        snapshots.count(&cases);
         let rules = coverage::cases_by_rule(suite)
             .into_iter()
             .map(|(r, ids)| {
@@ -452,6 +560,7 @@ impl Report {
             implementation: implementation.to_string(),
             platform: PlatformInfo::current(),
             totals,
+            snapshots,
             cases,
             rules,
             uncovered: coverage::uncovered(suite, coverage)
@@ -467,7 +576,7 @@ impl Report {
     /// use plugspec_runner::Report;
     ///
     /// let error = Report::from_json(r#"{"schema_version": 99}"#).unwrap_err();
-    /// assert_eq!(error, "report schema version 99; this runner reads 1");
+    /// assert_eq!(error, "report schema version 99; this runner reads 2");
     /// assert!(Report::from_json("[]").is_err());
     /// ```
     pub fn from_json(text: &str) -> Result<Report, String> {
@@ -575,8 +684,30 @@ impl Report {
                 self.uncovered.join(", ")
             );
         }
+        let differing = self.differing_snapshots();
+        if !differing.is_empty() {
+            let _ = writeln!(
+                out,
+                "\nsnapshots that differ (review them; they never decide a verdict):"
+            );
+            for c in differing {
+                let _ = writeln!(
+                    out,
+                    "  snapshot {:<8} {}  (case: {})",
+                    c.snapshot.word(),
+                    c.trial,
+                    c.status.word()
+                );
+            }
+        }
         let _ = writeln!(out, "\ncases: {}", self.totals_line());
+        let _ = writeln!(out, "{}", self.snapshots.line());
         out
+    }
+
+    /// The cases whose transcript is new or changed.
+    pub fn differing_snapshots(&self) -> Vec<&CaseResult> {
+        self.cases.iter().filter(|c| c.snapshot.differs()).collect()
     }
 
     fn totals_line(&self) -> String {
@@ -614,6 +745,11 @@ impl Report {
             self.suite_version, self.protocol_version, self.schema_version
         );
         let _ = writeln!(out, "| cases | {} |", self.totals_line());
+        let _ = writeln!(
+            out,
+            "| {} |",
+            cell(&self.snapshots.line()).replacen(": ", " | ", 1)
+        );
         if !self.uncovered.is_empty() {
             let _ = writeln!(
                 out,
@@ -651,6 +787,22 @@ impl Report {
                     "| `{}` | {} | {outcome} | {why} |",
                     c.trial,
                     c.rules.join(", ")
+                );
+            }
+        }
+        let differing = self.differing_snapshots();
+        if !differing.is_empty() {
+            let _ = writeln!(
+                out,
+                "\n## Snapshots that differ\n\nNever a verdict: the transcript (messages, values) differs from the stored snapshot.\n\n| case | snapshot | case outcome |\n|---|---|---|"
+            );
+            for c in differing {
+                let _ = writeln!(
+                    out,
+                    "| `{}` | {} | {} |",
+                    c.trial,
+                    c.snapshot.word(),
+                    c.status.word()
                 );
             }
         }

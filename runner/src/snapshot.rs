@@ -10,13 +10,21 @@
 //! per operating system (`linux`, `macos`, `freebsd`, `windows`, …): the operating system's
 //! loader words its refusals differently and libraries are named differently, so a transcript is
 //! only comparable with one recorded on the same system. (The directory is read at run time;
-//! cargo sets `CARGO_MANIFEST_DIR` for test binaries; the current directory otherwise.) Review
-//! them with `cargo insta review`; with `CI=true` a missing or changed snapshot fails the case.
+//! cargo sets `CARGO_MANIFEST_DIR` for test binaries; the current directory otherwise.)
+//!
+//! A snapshot never decides a verdict: [`compare`] gives a [`SnapshotOutcome`] of its own
+//! (`matched`, `new`, `changed`), reported beside the case's outcome. It prints nothing and
+//! follows insta's conventions for what it writes ([`update_for`]): outside CI a new or changed
+//! transcript is written as `<name>.snap.new` for `cargo insta review`, and the run's exit
+//! status follows the conformance verdict alone; under CI nothing is written and a new or
+//! changed snapshot makes the run fail ([`differences_fail_run`]), while the report still shows
+//! every case's and rule's true outcome. `INSTA_UPDATE=always` accepts them, `INSTA_UPDATE=no`
+//! writes nothing, `INSTA_FORCE_PASS=1` never fails the run.
 
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::case::{Case, Op};
 use crate::normalize::Normalizer;
@@ -243,19 +251,158 @@ pub fn render(t: &Transcript) -> String {
     out
 }
 
-/// Asserts the snapshot `name` in `dir`; `Err` carries insta's failure message.
-pub fn assert(name: &str, text: &str, dir: &Path) -> Result<(), String> {
-    let mut settings = insta::Settings::clone_current();
-    settings.set_snapshot_path(dir);
-    settings.set_prepend_module_to_snapshot(false);
-    settings.set_omit_expression(true);
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        settings.bind(|| insta::assert_snapshot!(name, text));
-    }));
-    result.map_err(|payload| {
-        format!(
-            "the snapshot {name} differs or is missing ({}); review with `cargo insta review`",
-            plugspec::sdk::panic_message(payload.as_ref())
-        )
-    })
+/// What comparing a transcript with its stored snapshot found. Never part of a case's verdict:
+/// the judge alone decides conformance; this says whether the *messages and values* recorded
+/// for review are the same as last time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SnapshotOutcome {
+    /// The transcript is the stored snapshot.
+    Matched,
+    /// No snapshot is stored for this case yet.
+    New,
+    /// The stored snapshot differs from the transcript.
+    Changed,
+    /// Not compared: snapshots are off, or the case did not run.
+    NotCompared,
+}
+
+impl SnapshotOutcome {
+    /// The word the text report uses.
+    pub fn word(self) -> &'static str {
+        match self {
+            SnapshotOutcome::Matched => "matched",
+            SnapshotOutcome::New => "new",
+            SnapshotOutcome::Changed => "changed",
+            SnapshotOutcome::NotCompared => "not compared",
+        }
+    }
+
+    /// Whether the transcript differs from (or is missing in) the stored snapshots.
+    pub fn differs(self) -> bool {
+        matches!(self, SnapshotOutcome::New | SnapshotOutcome::Changed)
+    }
+}
+
+/// What is written when a transcript differs from its snapshot, following insta's
+/// `INSTA_UPDATE` (`auto` unless set).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Update {
+    /// Write `<name>.snap.new` beside the snapshot, for `cargo insta review` (`INSTA_UPDATE=new`,
+    /// and `auto` outside CI).
+    Pending,
+    /// Write `<name>.snap` itself (`INSTA_UPDATE=always` or `force`; `unseen` for new ones).
+    Accept,
+    /// Write nothing (`INSTA_UPDATE=no`, and `auto` under CI).
+    Nothing,
+}
+
+/// Whether this is a CI run, as insta decides it: `CI` set to anything but `false`, `0` or
+/// empty, or `TF_BUILD` set.
+pub fn is_ci() -> bool {
+    match std::env::var("CI").ok().as_deref() {
+        Some("false") | Some("0") | Some("") => false,
+        None => std::env::var_os("TF_BUILD").is_some(),
+        Some(_) => true,
+    }
+}
+
+/// What to write for a snapshot with this `outcome`, from `$INSTA_UPDATE` and [`is_ci`].
+pub fn update_for(outcome: SnapshotOutcome) -> Update {
+    match std::env::var("INSTA_UPDATE").ok().as_deref() {
+        Some("always") | Some("force") => Update::Accept,
+        Some("unseen") if outcome == SnapshotOutcome::New => Update::Accept,
+        Some("unseen") | Some("new") => Update::Pending,
+        Some("no") => Update::Nothing,
+        _ if is_ci() => Update::Nothing,
+        _ => Update::Pending,
+    }
+}
+
+/// Whether a transcript that differs from its snapshot fails the run: under CI, unless it was
+/// accepted (`INSTA_UPDATE=always`) or `INSTA_FORCE_PASS=1` — insta's convention. Without CI the
+/// run's exit status follows the conformance verdict alone.
+pub fn differences_fail_run(update: Update) -> bool {
+    is_ci() && update != Update::Accept && std::env::var("INSTA_FORCE_PASS").as_deref() != Ok("1")
+}
+
+/// The result of comparing one transcript with its snapshot.
+#[derive(Debug, Clone)]
+pub struct Comparison {
+    /// What was found.
+    pub outcome: SnapshotOutcome,
+    /// The snapshot file (`<dir>/<name>.snap`).
+    pub file: PathBuf,
+    /// What was written: the pending `.snap.new`, or the `.snap` itself when accepted.
+    pub written: Option<PathBuf>,
+    /// What [`update_for`] chose.
+    pub update: Update,
+    /// A unified diff, stored snapshot → transcript (for a changed snapshot).
+    pub diff: Option<String>,
+}
+
+/// The header every snapshot file starts with (insta's file format; the `source` is this
+/// module, which renders the transcript).
+const HEADER: &str = "---\nsource: runner/src/snapshot.rs\n---\n";
+
+/// Compares `text` with the snapshot `name` in `dir`, writing what `$INSTA_UPDATE` asks for
+/// when they differ. Prints nothing and never panics; `Err` says which file could not be
+/// read or written.
+pub fn compare(name: &str, text: &str, dir: &Path) -> Result<Comparison, String> {
+    use insta::internals::TextSnapshotContents;
+    let file = dir.join(format!("{name}.snap"));
+    let new = TextSnapshotContents::new(text.to_string(), insta::TextSnapshotKind::File);
+    let (outcome, old) = if file.exists() {
+        let stored = insta::Snapshot::from_file(&file)
+            .map_err(|e| format!("cannot read the snapshot {}: {e}", file.display()))?;
+        let old = stored
+            .as_text()
+            .cloned()
+            .ok_or_else(|| format!("the snapshot {} is not a text snapshot", file.display()))?;
+        if old.matches_latest(&new) {
+            (SnapshotOutcome::Matched, Some(old))
+        } else {
+            (SnapshotOutcome::Changed, Some(old))
+        }
+    } else {
+        (SnapshotOutcome::New, None)
+    };
+    let pending = file.with_extension("snap.new");
+    let mut comparison = Comparison {
+        outcome,
+        file: file.clone(),
+        written: None,
+        update: Update::Nothing,
+        diff: None,
+    };
+    if outcome == SnapshotOutcome::Matched {
+        // A pending file left from an earlier run is stale now.
+        let _ = std::fs::remove_file(&pending);
+        return Ok(comparison);
+    }
+    let new_text = new.to_string();
+    comparison.diff = old.map(|old| {
+        similar::TextDiff::from_lines(&format!("{old}\n"), &format!("{new_text}\n"))
+            .unified_diff()
+            .context_radius(2)
+            .header(
+                &format!("{name}.snap (stored)"),
+                &format!("{name} (this run)"),
+            )
+            .to_string()
+    });
+    comparison.update = update_for(outcome);
+    let target = match comparison.update {
+        Update::Nothing => return Ok(comparison),
+        Update::Pending => pending,
+        Update::Accept => {
+            let _ = std::fs::remove_file(&pending);
+            file
+        }
+    };
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    std::fs::write(&target, format!("{HEADER}{new_text}\n"))
+        .map_err(|e| format!("cannot write {}: {e}", target.display()))?;
+    comparison.written = Some(target);
+    Ok(comparison)
 }

@@ -9,7 +9,8 @@
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
-use plugspec_runner::report::{Outcome, Report, RuleOutcome, SCHEMA_VERSION, Status};
+use plugspec_runner::report::{Outcome, Report, RuleOutcome, SCHEMA_VERSION, Status, Written};
+use plugspec_runner::snapshot::SnapshotOutcome;
 use serde_json::Value;
 
 fn plugspec() -> Command {
@@ -304,7 +305,13 @@ fn every_outcome_is_reported_and_matches_the_schema() {
     };
     assert_eq!(outcome("OPN-9001"), (Outcome::Pass, None));
     assert_eq!(outcome("OPN-9002").0, Outcome::Fail);
-    assert!(outcome("OPN-9002").1.unwrap().contains("fixtures.wrong"));
+    // A failure names the case's rules and file, besides what was expected and observed.
+    let failure = outcome("OPN-9002").1.unwrap();
+    assert!(failure.contains("fixtures.wrong"), "{failure}");
+    assert!(
+        failure.starts_with("OPN-9002 (OPEN-1; cases/open/OPN-9002-fails.toml): "),
+        "{failure}"
+    );
     assert_eq!(
         outcome("OPN-9003"),
         (Outcome::KnownFailure, Some("wrong on purpose".to_string()))
@@ -348,4 +355,122 @@ fn a_report_file_that_cannot_be_written_fails_the_run() {
         .assert()
         .code(1)
         .stderr(predicates::str::contains("cannot create"));
+}
+
+/// Runs OPN-0001 and OPN-0002 with the snapshots of a scratch crate directory: OPN-0001's
+/// stored transcript differs by one word of a message, OPN-0002 has none. Returns the exit
+/// code, the output and the report.
+fn run_with_drifted_snapshots(crate_dir: &Path, ci: bool) -> (i32, String, Report, Value) {
+    let relative = plugspec_runner::snapshot::default_dir()
+        .strip_prefix(env!("CARGO_MANIFEST_DIR"))
+        .unwrap()
+        .to_path_buf();
+    let ours = Path::new(env!("CARGO_MANIFEST_DIR")).join(&relative);
+    let theirs = crate_dir.join(&relative);
+    let _ = std::fs::remove_dir_all(crate_dir);
+    std::fs::create_dir_all(&theirs).unwrap();
+    let name = "OPN-0001-open-and-call.snap";
+    let text = std::fs::read_to_string(ours.join(name)).unwrap();
+    let drifted = text.replacen("ok: plugin fixtures.basic", "ok: plugin fixtures.basic!", 1);
+    assert_ne!(
+        text, drifted,
+        "the stored snapshot has the line this test changes"
+    );
+    std::fs::write(theirs.join(name), drifted).unwrap();
+    let json = crate_dir.join("report.json");
+    let mut cmd = plugspec();
+    cmd.env("CARGO_MANIFEST_DIR", crate_dir)
+        .env_remove("INSTA_UPDATE")
+        .env_remove("INSTA_FORCE_PASS")
+        .args(["test", "--case", "OPN-0001", "--case", "OPN-0002", "--json"])
+        .arg(&json);
+    if ci {
+        cmd.env("CI", "true");
+    }
+    let out = cmd.output().unwrap();
+    let output = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&json).unwrap();
+    let value: Value = serde_json::from_str(&text).unwrap();
+    assert_valid(&value);
+    (
+        out.status.code().unwrap_or(-1),
+        output,
+        Report::from_json(&text).unwrap(),
+        value,
+    )
+}
+
+/// What both runs below must show: the cases pass, no rule fails, the snapshot outcomes apart.
+fn assert_conformance_unaffected(report: &Report, output: &str) {
+    let snapshot = |id: &str| report.cases.iter().find(|c| c.id == id).unwrap().snapshot;
+    assert_eq!(snapshot("OPN-0001"), SnapshotOutcome::Changed, "{output}");
+    assert_eq!(snapshot("OPN-0002"), SnapshotOutcome::New, "{output}");
+    assert_eq!(snapshot("OPN-0003"), SnapshotOutcome::NotCompared);
+    assert_eq!((report.totals.pass, report.totals.fail), (2, 0), "{output}");
+    assert!(
+        report.rules.iter().all(|r| r.outcome != RuleOutcome::Fail),
+        "{output}"
+    );
+    let s = &report.snapshots;
+    assert!(s.compared);
+    assert_eq!((s.matched, s.new, s.changed), (0, 1, 1));
+    // One line per snapshot; no insta box, no panic, no backtrace.
+    assert!(
+        output.contains("snapshot changed  open/OPN-0001-open-and-call"),
+        "{output}"
+    );
+    assert!(
+        output.contains("snapshot new      open/OPN-0002-"),
+        "{output}"
+    );
+    for noise in ["panicked", "stack backtrace", "Snapshot Summary", "────"] {
+        assert!(!output.contains(noise), "{noise:?} in:\n{output}");
+    }
+}
+
+#[test]
+fn a_changed_message_is_a_snapshot_outcome_never_a_failed_rule() {
+    let crate_dir = scratch("drift");
+    let pending = |name: &str| {
+        plugspec_runner::snapshot::default_dir()
+            .strip_prefix(env!("CARGO_MANIFEST_DIR"))
+            .map(|r| crate_dir.join(r).join(format!("{name}.snap.new")))
+            .unwrap()
+    };
+    // Without CI: the run passes and the transcripts wait for review as .snap.new.
+    let (code, output, report, value) = run_with_drifted_snapshots(&crate_dir, false);
+    assert_eq!(code, 0, "{output}");
+    assert_conformance_unaffected(&report, &output);
+    assert_eq!(report.snapshots.written, Written::Pending);
+    assert!(!report.snapshots.fail_run);
+    assert!(value["cases"][0]["snapshot"].is_string());
+    assert!(pending("OPN-0001-open-and-call").is_file(), "{output}");
+    assert!(
+        pending("OPN-0002-one-resolved-path-one-plugin").is_file(),
+        "{output}"
+    );
+    // The diff of the changed one is shown once, at the end.
+    assert_eq!(
+        output
+            .matches("+++ OPN-0001-open-and-call (this run)")
+            .count(),
+        1,
+        "{output}"
+    );
+    // Under CI: the run fails, nothing is written, and the report is the same.
+    let (code, output, report, _) = run_with_drifted_snapshots(&crate_dir, true);
+    assert_eq!(code, 1, "{output}");
+    assert_conformance_unaffected(&report, &output);
+    assert_eq!(report.snapshots.written, Written::None);
+    assert!(report.snapshots.fail_run);
+    assert!(!pending("OPN-0001-open-and-call").exists(), "{output}");
+    assert!(
+        !pending("OPN-0002-one-resolved-path-one-plugin").exists(),
+        "{output}"
+    );
+    let _ = std::fs::remove_dir_all(&crate_dir);
 }

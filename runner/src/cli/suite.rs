@@ -113,8 +113,20 @@ pub fn test(args: TestArgs) -> ExitCode {
         }
         harness = harness.timeout(std::time::Duration::from_secs_f64(t));
     }
-    if args.no_snapshots || std::env::var_os("CARGO_MANIFEST_DIR").is_none() {
-        harness = harness.without_snapshots();
+    // Snapshots live in the crate's `tests/snapshots/`; only cargo says where that crate is.
+    let snapshots_off = if args.no_snapshots {
+        Some("--no-snapshots".to_string())
+    } else if std::env::var_os("CARGO_MANIFEST_DIR").is_none() {
+        Some(
+            "not run by cargo: no crate directory to find tests/snapshots/ in; `cargo run -p plugspec-runner` compares them"
+                .to_string(),
+        )
+    } else {
+        None
+    };
+    if let Some(why) = snapshots_off {
+        eprintln!("plugspec: snapshots: not compared ({why})");
+        harness = harness.without_snapshots_because(why);
     }
     if let Some(f) = &args.json {
         harness = harness.json_report(absolute(f));
