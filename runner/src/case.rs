@@ -369,6 +369,19 @@ pub enum Op {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         section_header: Option<String>,
     },
+    /// Changes one item of the plugspec manifest in a plugin file in place, leaving every other
+    /// byte alone, so that the plugin differs from the host in that item only. The item's last
+    /// character becomes the next one of its class (`0`-`8` → +1, `9` → `0`, `a`-`e` → +1,
+    /// `f` → `a`, `g`-`y` → +1, `z` → `g`, the same for capitals, any other character → `x`),
+    /// so hex stays hex and the length is kept; `abi_version` is incremented. Items: `identity`,
+    /// `rustc_version`, `rustc_commit`, `target`, `target_features`, `panic`, `build_id`,
+    /// `abi_version`, and `package <name> name|version|hash`.
+    AlterManifest {
+        /// The plugin file.
+        path: String,
+        /// The item.
+        item: String,
+    },
     /// Changes a file's permission bits (octal, such as `"000"`).
     Chmod {
         /// The path.
@@ -442,6 +455,7 @@ impl Op {
             Op::Chmod { .. } => "chmod",
             Op::Truncate { .. } => "truncate",
             Op::Patch { .. } => "patch",
+            Op::AlterManifest { .. } => "alter_manifest",
             Op::Env { .. } => "env",
             Op::Mapped { .. } => "mapped",
             Op::Global { .. } => "global",
@@ -497,6 +511,7 @@ impl Op {
             | Op::Chmod { path, .. }
             | Op::Truncate { path, .. }
             | Op::Patch { path, .. }
+            | Op::AlterManifest { path, .. }
             | Op::Mapped { path }
             | Op::Inspect { path } => out.push(path),
             Op::Env { value, .. } => out.push(value),
@@ -1103,6 +1118,12 @@ fn check_steps(steps: &[Step], catalog: &Catalog) -> Result<BTreeSet<String>, St
             {
                 return Err(at(format!(
                     "hex {hex:?} is not an even number of hex digits"
+                )));
+            }
+            Op::AlterManifest { item, .. } if !crate::fileops::is_manifest_item(item) => {
+                return Err(at(format!(
+                    "{item:?} is not a manifest item (one of {}, or `package <name> name|version|hash`)",
+                    crate::fileops::MANIFEST_ITEMS.join(", ")
                 )));
             }
             Op::Chmod { mode, .. } if u32::from_str_radix(mode, 8).is_err() => {

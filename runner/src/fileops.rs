@@ -1,5 +1,6 @@
 //! The file operations of a case (`copy`, `symlink`, `hardlink`, `delete`, `replace`,
-//! `write_text`, `mkdir`, `mkfifo`, `mksocket`, `chmod`, `truncate`, `patch`), carried out by
+//! `write_text`, `mkdir`, `mkfifo`, `mksocket`, `chmod`, `truncate`, `patch`,
+//! `alter_manifest`), carried out by
 //! the child in the case directory (its working directory).
 //!
 //! `truncate` and `patch` may count from an ELF section (`section`: its data in the file;
@@ -76,8 +77,106 @@ pub fn apply(op: &Op) -> Result<(), String> {
             let base = base_offset(path, section, section_header)?;
             patch(path, base + *offset, hex)
         }
+        Op::AlterManifest { path, item } => alter_manifest(path, item),
         other => Err(format!("`{}` is not a file operation", other.name())),
     }
+}
+
+/// The single items `alter_manifest` changes (besides `package <name> name|version|hash`).
+pub const MANIFEST_ITEMS: [&str; 8] = [
+    "identity",
+    "rustc_version",
+    "rustc_commit",
+    "target",
+    "target_features",
+    "panic",
+    "build_id",
+    "abi_version",
+];
+
+/// Whether `alter_manifest` knows `item`.
+pub fn is_manifest_item(item: &str) -> bool {
+    if MANIFEST_ITEMS.contains(&item) {
+        return true;
+    }
+    let words: Vec<&str> = item.split(' ').collect();
+    matches!(words.as_slice(), ["package", name, "name" | "version" | "hash"] if !name.is_empty())
+}
+
+/// Changes one item of the manifest in the file at `path` in place (see
+/// [`Op::AlterManifest`]). The manifest is found by reading it the way a loader does
+/// ([`plugspec::ReferenceLoader::inspect`]) and then locating those exact bytes in the file, so
+/// this works for every object format the loader reads.
+fn alter_manifest(path: &str, item: &str) -> Result<(), String> {
+    let fail = |what: String| format!("alter_manifest {path} {item}: {what}");
+    let manifest =
+        plugspec::ReferenceLoader::inspect(Path::new(path)).map_err(|e| fail(e.to_string()))?;
+    let mut file = std::fs::read(path).map_err(|e| fail(e.to_string()))?;
+    let mut at = file
+        .windows(manifest.len())
+        .enumerate()
+        .filter(|(_, w)| *w == manifest.as_slice())
+        .map(|(i, _)| i);
+    let start = match (at.next(), at.next()) {
+        (Some(i), None) => i,
+        (None, _) => return Err(fail("the manifest's bytes are not in the file".into())),
+        (Some(_), Some(_)) => return Err(fail("the manifest's bytes occur twice".into())),
+    };
+    let decoded = plugspec::abi::decode(&manifest).map_err(|e| fail(e.to_string()))?;
+    if item == "abi_version" {
+        // The manifest ABI version: the little-endian u32 after the 8-byte magic.
+        let at = start + 8;
+        let raw: [u8; 4] = file[at..at + 4].try_into().expect("four bytes");
+        let next = u32::from_le_bytes(raw).wrapping_add(1);
+        file[at..at + 4].copy_from_slice(&next.to_le_bytes());
+    } else {
+        let build = &decoded.fingerprint.build;
+        let package = |name: &str| {
+            decoded
+                .fingerprint
+                .packages
+                .iter()
+                .find(|p| p.name == name)
+                .ok_or_else(|| fail(format!("the manifest declares no package {name}")))
+        };
+        let words: Vec<&str> = item.split(' ').collect();
+        let value: &str = match words.as_slice() {
+            ["identity"] => decoded.identity,
+            ["rustc_version"] => build.rustc_version,
+            ["rustc_commit"] => build.rustc_commit,
+            ["target"] => build.target,
+            ["target_features"] => build.target_features,
+            ["panic"] => build.panic,
+            ["build_id"] => decoded.fingerprint.build_id.unwrap_or(""),
+            ["package", name, "name"] => package(name)?.name,
+            ["package", name, "version"] => package(name)?.version,
+            ["package", name, "hash"] => package(name)?.hash,
+            _ => return Err(fail("not a manifest item".into())),
+        };
+        let last = value
+            .len()
+            .checked_sub(1)
+            .ok_or_else(|| fail("the item is empty: there is no character to change".into()))?;
+        // `value` borrows from `manifest`: its offset there is its offset in the section.
+        let offset = value.as_ptr() as usize - manifest.as_ptr() as usize + last;
+        let byte = &mut file[start + offset];
+        *byte = next_char(*byte).ok_or_else(|| fail("its last character is not ASCII".into()))?;
+    }
+    std::fs::write(path, &file).map_err(|e| fail(e.to_string()))
+}
+
+/// The character `alter_manifest` puts in place of `c`: another one of the same class.
+fn next_char(c: u8) -> Option<u8> {
+    Some(match c {
+        b'0'..=b'8' | b'a'..=b'e' | b'g'..=b'y' | b'A'..=b'E' | b'G'..=b'Y' => c + 1,
+        b'9' => b'0',
+        b'f' => b'a',
+        b'F' => b'A',
+        b'z' => b'g',
+        b'Z' => b'G',
+        0x80.. => return None,
+        _ => b'x',
+    })
 }
 
 fn patch(path: &str, offset: u64, hex: &str) -> Result<(), String> {
@@ -251,6 +350,35 @@ fn chmod(path: &str, _: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn alter_manifest_changes_one_character_within_its_class() {
+        for (from, to) in [
+            (b'0', b'1'),
+            (b'9', b'0'),
+            (b'e', b'f'),
+            (b'f', b'a'),
+            (b'd', b'e'),
+            (b'u', b'v'),
+            (b'z', b'g'),
+            (b'Z', b'G'),
+            (b'-', b'x'),
+        ] {
+            assert_eq!(next_char(from), Some(to), "{}", from as char);
+        }
+        assert_eq!(next_char(0xc3), None);
+        for c in 0u8..0x80 {
+            assert_ne!(next_char(c), Some(c));
+            if c.is_ascii_hexdigit() {
+                assert!(next_char(c).unwrap().is_ascii_hexdigit());
+            }
+        }
+        assert!(is_manifest_item("rustc_commit"));
+        assert!(is_manifest_item("package fixture-common hash"));
+        assert!(!is_manifest_item("package  hash"));
+        assert!(!is_manifest_item("package plugspec size"));
+        assert!(!is_manifest_item("toolchain"));
+    }
 
     /// A little-endian ELF64 header plus two section headers (null, `.shstrtab`) and a third,
     /// `.plugspec`, whose data sits at 0x1234.

@@ -50,6 +50,9 @@ pub enum Mutant {
     /// Keeps the identity of a plugin whose open failed after the file was checked, so another
     /// file with that identity is refused as already loaded.
     KeepFailedIdentity,
+    /// Leaves one fingerprint item out of the comparison (`rustc_commit`, `target_features`
+    /// or `package_version`), as a loader that compares a summary of the build would.
+    IgnoreItem(&'static str),
 }
 
 /// Every mutant with its name and the rule it breaks.
@@ -109,6 +112,21 @@ pub const ZOO: &[(&str, Mutant, &str)] = &[
         "keep-failed-identity",
         Mutant::KeepFailedIdentity,
         "CACHE-4",
+    ),
+    (
+        "ignore-rustc-commit",
+        Mutant::IgnoreItem("rustc_commit"),
+        "VER-2",
+    ),
+    (
+        "ignore-target-features",
+        Mutant::IgnoreItem("target_features"),
+        "VER-2",
+    ),
+    (
+        "ignore-package-version",
+        Mutant::IgnoreItem("package_version"),
+        "VER-2",
     ),
 ];
 
@@ -189,7 +207,14 @@ impl Loader for ZooLoader {
         {
             return Err(Error::already_loaded(path, &identity, owner));
         }
-        let result = self.inner.open(path);
+        let result = match self.mutant {
+            Some(Mutant::IgnoreItem(item)) => blind_host(self.inner.host(), path, item)
+                .map_or_else(
+                    || self.inner.open(path),
+                    |host| ReferenceLoader::with_host(host).open(path),
+                ),
+            _ => self.inner.open(path),
+        };
         let plugin = match (self.mutant, result) {
             (_, Ok(plugin)) => plugin,
             (Some(Mutant::FirstDifferenceOnly), Err(e))
@@ -311,6 +336,29 @@ fn raw_symbol(path: &Path, identity: &str, name: &str) -> Option<Symbol> {
             address,
         )
     })
+}
+
+/// The host, with `item` replaced by what the plugin at `path` declares, so that the comparison
+/// cannot see it (the mutant's bug, see [`Mutant::IgnoreItem`]); `None` if nothing would change.
+fn blind_host(host: &HostConfig, path: &Path, item: &str) -> Option<HostConfig> {
+    let bytes = ReferenceLoader::inspect(path).ok()?;
+    let manifest = plugspec::abi::decode(&bytes).ok()?;
+    let leak = |s: &str| -> &'static str { Box::leak(s.to_string().into_boxed_str()) };
+    let plugin = &manifest.fingerprint;
+    let mut blind = host.clone();
+    match item {
+        "rustc_commit" => blind.build.rustc_commit = leak(plugin.build.rustc_commit),
+        "target_features" => blind.build.target_features = leak(plugin.build.target_features),
+        "package_version" => {
+            for p in &mut blind.packages {
+                if let Some(theirs) = plugin.packages.iter().find(|q| q.name == p.name) {
+                    p.version = leak(theirs.version);
+                }
+            }
+        }
+        _ => return None,
+    }
+    (blind != *host).then_some(blind)
 }
 
 /// The identity the manifest in the file at `path` declares, if it has a readable one.
