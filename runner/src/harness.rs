@@ -32,10 +32,26 @@ fn env_flag(var: &str) -> bool {
     std::env::var(var).is_ok_and(|v| !matches!(v.as_str(), "" | "0" | "false" | "off"))
 }
 
-/// Whether this process was started by cargo-nextest (which sets `NEXTEST_RUN_ID` both when it
-/// lists the trials and when it runs one).
+/// Whether cargo-nextest started this very binary (to list its trials or to run one).
+///
+/// Nextest sets `NEXTEST_BINARY_ID` (`<crate>::<test target>`) both when it lists and when it
+/// runs, and its children inherit it: only a binary whose own name is that test target counts,
+/// so a `plugspec` or a `cargo test` started from inside a nextest trial is not taken for one.
 pub fn under_nextest() -> bool {
-    std::env::var_os("NEXTEST_RUN_ID").is_some()
+    let Some(id) = std::env::var_os("NEXTEST_BINARY_ID") else {
+        return false;
+    };
+    let id = id.to_string_lossy();
+    let target = id.rsplit("::").next().unwrap_or(&id).replace('-', "_");
+    let exe = std::env::current_exe().ok();
+    let stem = exe
+        .as_deref()
+        .and_then(Path::file_stem)
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    // cargo names a test binary `<target>-<hash>`.
+    let name = stem.rsplit_once('-').map_or(stem.as_str(), |(n, _)| n);
+    name == target
 }
 
 /// The trial's failure for a snapshot that differs under CI: one line, then the diff.

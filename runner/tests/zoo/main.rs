@@ -8,14 +8,18 @@
 //! cases run in their own children as usual) against the loader named by
 //! [`mutants::MUTANT_ENV`], writing its JSON report; this parent reads the reports. Prints the
 //! mutant × rule table as Markdown (also written to `<target>/tmp/plugspec-zoo.md`). Run it alone
-//! with `cargo test -p plugspec-runner --test zoo`; `PLUGSPEC_ZOO_ONLY=name[,name]` limits it to
-//! some mutants.
+//! with `cargo test -p plugspec-runner --test zoo`: one trial per loader (`zoo/reference`,
+//! `zoo/<mutant>`), so a filter (`-- zoo/lazy-init`), `--list` and nextest work;
+//! `PLUGSPEC_ZOO_ONLY=name[,name]` also limits it to some mutants.
 
 mod mutants;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+use libtest_mimic::{Arguments, Trial};
 
 use plugspec_runner::Harness;
 use plugspec_runner::report::{Report, Status};
@@ -50,8 +54,11 @@ fn run_suite(mutant: Option<&str>, dir: &Path) -> Result<Report, String> {
     let label = mutant.unwrap_or("reference");
     let report_path = dir.join(format!("{label}.json"));
     let mut command = Command::new(std::env::current_exe().map_err(|e| e.to_string())?);
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     command
         .env(RUN_ENV, "1")
+        // The run is a whole suite of its own, not one nextest trial.
+        .env_remove("NEXTEST_BINARY_ID")
         .env("PLUGSPEC_REPORT_JSON", &report_path)
         .env("PLUGSPEC_REPORT", "0")
         .env_remove(MUTANT_ENV);
@@ -80,6 +87,50 @@ fn failures(report: &Report) -> Vec<(String, Vec<String>)> {
         .collect()
 }
 
+/// Runs the suite against the reference loader: it must pass every case.
+fn check_reference(dir: &Path) -> Result<String, String> {
+    let started = Instant::now();
+    let reference = run_suite(None, dir)?;
+    let failed = failures(&reference);
+    let passed = reference
+        .cases
+        .iter()
+        .filter(|c| matches!(c.status, Status::Pass))
+        .count();
+    let line = format!(
+        "reference loader         {passed} cases pass, {} fail ({:.1} s)",
+        failed.len(),
+        started.elapsed().as_secs_f64()
+    );
+    if failed.is_empty() {
+        Ok(line)
+    } else {
+        Err(format!(
+            "{line}\nthe reference loader fails {:?}",
+            failed.iter().map(|(id, _)| id).collect::<Vec<_>>()
+        ))
+    }
+}
+
+/// Runs the suite against one mutant: a case tagged with the rule it breaks must fail.
+fn check_mutant(name: &'static str, rule: &'static str, dir: &Path) -> Result<Outcome, String> {
+    let t = Instant::now();
+    let report = run_suite(Some(name), dir)?;
+    let outcome = Outcome {
+        name,
+        rule,
+        failed: failures(&report),
+        seconds: t.elapsed().as_secs_f64(),
+    };
+    if outcome.catching().is_empty() {
+        return Err(format!(
+            "mutant {name} (breaks {rule}) survives: no case tagged {rule} fails (failing: {:?})",
+            outcome.failed.iter().map(|(id, _)| id).collect::<Vec<_>>()
+        ));
+    }
+    Ok(outcome)
+}
+
 fn main() {
     if plugspec_runner::child::is_child() {
         Harness::<ZooLoader>::new().run();
@@ -91,97 +142,71 @@ fn main() {
             .timeout(Duration::from_secs(5))
             .run();
     }
-    if !plugspec::platform::current().loads_plugins {
-        println!("zoo: this platform does not load plugins; nothing to mutate");
-        println!("test result: ok. 0 passed; 0 failed");
-        return;
-    }
+    // One trial per loader, so `--list`, `--exact`, filters and nextest work; each trial runs
+    // the whole suite. One at a time unless asked otherwise: each run uses every core itself.
+    let mut args = Arguments::from_args();
+    args.test_threads = args.test_threads.or(Some(1));
+    let loads = plugspec::platform::current().loads_plugins;
     let only: Option<Vec<String>> = std::env::var("PLUGSPEC_ZOO_ONLY")
         .ok()
         .map(|v| v.split(',').map(str::to_string).collect());
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
         .join(format!("plugspec-zoo-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("a directory for the zoo's reports");
-
+    let outcomes: Arc<Mutex<Vec<Outcome>>> = Arc::default();
     let started = Instant::now();
-    let mut problems = Vec::new();
-    match run_suite(None, &dir) {
-        Ok(reference) => {
-            let failed = failures(&reference);
-            let passed = reference
-                .cases
-                .iter()
-                .filter(|c| matches!(c.status, Status::Pass))
-                .count();
-            println!(
-                "reference loader         {passed} cases pass, {} fail ({:.1} s)",
-                failed.len(),
-                started.elapsed().as_secs_f64()
-            );
-            if !failed.is_empty() {
-                problems.push(format!(
-                    "the reference loader fails {:?}",
-                    failed.iter().map(|(id, _)| id).collect::<Vec<_>>()
-                ));
-            }
-        }
-        Err(e) => problems.push(e),
-    }
-
-    let mut outcomes = Vec::new();
+    let not_here = "this platform does not load plugins: nothing to mutate";
+    let mut trials = vec![{
+        let dir = dir.clone();
+        Trial::test("zoo/reference", move || {
+            let line = check_reference(&dir)?;
+            println!("{line}");
+            Ok(())
+        })
+        .with_ignored_flag(!loads)
+    }];
     for (name, _, rule) in ZOO {
         if only.as_ref().is_some_and(|o| !o.iter().any(|n| n == name)) {
             continue;
         }
-        let t = Instant::now();
-        let report = match run_suite(Some(name), &dir) {
-            Ok(report) => report,
-            Err(e) => {
-                problems.push(e);
-                continue;
-            }
-        };
-        let outcome = Outcome {
-            name,
-            rule,
-            failed: failures(&report),
-            seconds: t.elapsed().as_secs_f64(),
-        };
-        println!(
-            "{name:<24} breaks {rule:<9} caught by {:?} ({} failing cases, {:.1} s)",
-            outcome.catching(),
-            outcome.failed.len(),
-            outcome.seconds
+        let (dir, outcomes) = (dir.clone(), outcomes.clone());
+        trials.push(
+            Trial::test(format!("zoo/{name}"), move || {
+                let outcome = check_mutant(name, rule, &dir)?;
+                println!(
+                    "{name:<24} breaks {rule:<9} caught by {:?} ({} failing {}, {:.1} s)",
+                    outcome.catching(),
+                    outcome.failed.len(),
+                    if outcome.failed.len() == 1 {
+                        "case"
+                    } else {
+                        "cases"
+                    },
+                    outcome.seconds
+                );
+                outcomes
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(outcome);
+                Ok(())
+            })
+            .with_ignored_flag(!loads),
         );
-        if outcome.catching().is_empty() {
-            problems.push(format!(
-                "mutant {name} (breaks {rule}) survives: no case tagged {rule} fails (failing: {:?})",
-                outcome.failed.iter().map(|(id, _)| id).collect::<Vec<_>>()
-            ));
-        }
-        outcomes.push(outcome);
     }
-
-    let table = markdown(&outcomes);
-    println!("\n{table}");
-    let _ = std::fs::write(dir.with_file_name("plugspec-zoo.md"), &table);
+    if !loads && !args.list {
+        println!("zoo: {not_here}");
+    }
+    let conclusion = libtest_mimic::run(&args, trials);
+    let mut outcomes = std::mem::take(&mut *outcomes.lock().unwrap_or_else(|e| e.into_inner()));
+    if outcomes.len() > 1 {
+        // In ZOO's order, whatever order the trials finished in.
+        outcomes.sort_by_key(|o| ZOO.iter().position(|(n, _, _)| *n == o.name));
+        let table = markdown(&outcomes);
+        println!("\n{table}");
+        let _ = std::fs::write(dir.with_file_name("plugspec-zoo.md"), &table);
+        println!("zoo: {:.1} s in all", started.elapsed().as_secs_f64());
+    }
     let _ = std::fs::remove_dir_all(&dir);
-    println!("zoo: {:.1} s in all", started.elapsed().as_secs_f64());
-
-    let runs = outcomes.len() + 1;
-    if problems.is_empty() {
-        println!("test result: ok. {runs} passed; 0 failed");
-    } else {
-        for p in &problems {
-            eprintln!("zoo: {p}");
-        }
-        println!(
-            "test result: FAILED. {} passed; {} failed",
-            runs.saturating_sub(problems.len()),
-            problems.len()
-        );
-        std::process::exit(101);
-    }
+    conclusion.exit()
 }
 
 /// The mutant × rule table: one row per mutant, one column per rule any mutant breaks; a cell
