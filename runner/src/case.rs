@@ -233,6 +233,13 @@ pub enum Op {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         read_after: Option<String>,
     },
+    /// One thread per path, released together by a barrier, each calling `loader.open` on its
+    /// own path (so that opens of different plugins overlap, as in an open cycle across
+    /// threads). Binds nothing: open the paths again to get their handles.
+    OpenEach {
+        /// The paths as given, one per thread (at least two).
+        paths: Vec<String>,
+    },
     /// `plugin.lookup(name)`, typed when `type` is given; binds the symbol to `as` (default:
     /// the name).
     Lookup {
@@ -438,6 +445,7 @@ impl Op {
         match self {
             Op::Open { .. } => "open",
             Op::OpenConcurrent { .. } => "open_concurrent",
+            Op::OpenEach { .. } => "open_each",
             Op::Lookup { .. } => "lookup",
             Op::Call { .. } => "call",
             Op::Read { .. } => "read",
@@ -470,7 +478,7 @@ impl Op {
     pub fn is_loader_op(&self) -> bool {
         matches!(
             self,
-            Op::Open { .. } | Op::OpenConcurrent { .. } | Op::Discover { .. }
+            Op::Open { .. } | Op::OpenConcurrent { .. } | Op::OpenEach { .. } | Op::Discover { .. }
         )
     }
 
@@ -480,6 +488,7 @@ impl Op {
             self,
             Op::Open { .. }
                 | Op::OpenConcurrent { .. }
+                | Op::OpenEach { .. }
                 | Op::Lookup { .. }
                 | Op::Discover { .. }
                 | Op::Inspect { .. }
@@ -491,6 +500,7 @@ impl Op {
         let mut out: Vec<&mut String> = Vec::new();
         match self {
             Op::Open { path, .. } | Op::OpenConcurrent { path, .. } => out.extend(path.as_mut()),
+            Op::OpenEach { paths } => out.extend(paths.iter_mut()),
             Op::Copy { from, to } | Op::Hardlink { from, to } => {
                 out.push(from);
                 out.push(to)
@@ -756,6 +766,7 @@ fn applicable(op: &Op) -> &'static [&'static str] {
             "each_read",
             "max_ms",
         ],
+        Op::OpenEach { .. } => &["error", "all_ok", "max_ms"],
         Op::Lookup { .. } => &[
             "error",
             "previous_failure",
@@ -1068,6 +1079,9 @@ fn check_steps(steps: &[Step], catalog: &Catalog) -> Result<BTreeSet<String>, St
                     }
                     plugins.insert(b.clone());
                 }
+            }
+            Op::OpenEach { paths } if paths.len() < 2 => {
+                return Err(at("`paths` must name at least two paths".into()));
             }
             Op::Lookup {
                 plugin,

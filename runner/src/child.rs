@@ -315,6 +315,7 @@ impl<L: Loader> State<L> {
                 bind,
                 read_after.as_deref(),
             )?,
+            Op::OpenEach { paths } => self.open_each(paths),
             Op::Lookup {
                 plugin,
                 name,
@@ -507,6 +508,44 @@ impl<L: Loader> State<L> {
         }
         observation.threads = Some(per_thread);
         Ok(observation)
+    }
+}
+
+impl<L: Loader> State<L> {
+    /// `open_each`: one thread per path, released together, each opening its own path.
+    fn open_each(&mut self, paths: &[String]) -> Observation {
+        let barrier = Barrier::new(paths.len());
+        let loader = &self.loader;
+        let results: Vec<Result<L::Plugin, Error>> = std::thread::scope(|s| {
+            let handles: Vec<_> = paths
+                .iter()
+                .map(|path| {
+                    let barrier = &barrier;
+                    s.spawn(move || {
+                        barrier.wait();
+                        loader.open(Path::new(path))
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+                .collect()
+        });
+        let first = results.first().and_then(|r| r.as_ref().ok());
+        let per_thread: Vec<ThreadObservation> = results
+            .iter()
+            .map(|result| ThreadObservation {
+                error: result.as_ref().err().map(observed),
+                read: None,
+                same_as_first: matches!((result, first), (Ok(p), Some(f)) if p == f),
+            })
+            .collect();
+        Observation {
+            error: per_thread.iter().find_map(|t| t.error.clone()),
+            threads: Some(per_thread),
+            ..Observation::default()
+        }
     }
 }
 
