@@ -1,7 +1,10 @@
 //! An outside implementer: a crate generated in a temporary directory, outside this workspace,
 //! that depends on `plugspec` and `plugspec-runner` by path and checks its own loader (a newtype
-//! around the reference loader) with the ten-line harness from the runner's documentation. Its
-//! `cargo test` must pass, with snapshots found in its own `tests/snapshots/plugspec/<os>/`.
+//! around the reference loader) with the ten-line harness from the runner's documentation, and
+//! no snapshots recorded — an implementer's first run. Without `CI` its `cargo test` passes,
+//! every case passes and every transcript is written as pending (`.snap.new`); with `CI=true`
+//! it fails, yet the JSON report shows no failed case or rule; once the pending snapshots are
+//! accepted, the `CI=true` run passes with them.
 //!
 //! It builds into this workspace's target directory (`--offline`, with this workspace's
 //! Cargo.lock), so it reuses the dependencies and fixtures already built.
@@ -11,6 +14,9 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+use plugspec_runner::report::{Report, RuleOutcome, Written};
+use plugspec_runner::snapshot::SnapshotOutcome;
 
 const CARGO_TOML: &str = r#"[package]
 name = "my-loader"
@@ -59,17 +65,76 @@ fn main() {
 }
 "#;
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap().filter_map(Result::ok) {
-        if e.path().extension().is_some_and(|x| x == "snap") {
-            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
-        }
+/// Runs `cargo test --test conformance` in the scratch crate, as the README shows, with or
+/// without `CI`; returns whether it succeeded, its output, and the JSON report.
+fn cargo_test(krate: &Path, target: &Path, ci: bool) -> (bool, String, Report) {
+    let report = krate.join("report.json");
+    let _ = std::fs::remove_file(&report);
+    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    cmd.args(["test", "--offline", "--test", "conformance"])
+        .current_dir(krate)
+        .env("CARGO_TARGET_DIR", target)
+        .env("PLUGSPEC_REPORT_JSON", &report)
+        .env_remove("CI")
+        .env_remove("INSTA_UPDATE")
+        .env_remove("INSTA_FORCE_PASS")
+        .env_remove("PLUGSPEC_NO_SNAPSHOTS")
+        .env_remove("NEXTEST_BINARY_ID")
+        .env_remove("CARGO_MANIFEST_DIR")
+        .env_remove("PLUGSPEC_CONFORMANCE_DIR")
+        .env_remove("PLUGSPEC_FIXTURES_DIR");
+    if ci {
+        cmd.env("CI", "true");
     }
+    let out = cmd.output().unwrap();
+    let output = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&report)
+        .unwrap_or_else(|e| panic!("no report at {} ({e}):\n{output}", report.display()));
+    (
+        out.status.success(),
+        output,
+        Report::from_json(&text).unwrap(),
+    )
+}
+
+/// Every case that ran passed and no rule failed: the loader conforms.
+fn assert_conforms(report: &Report, output: &str) {
+    assert_eq!(report.totals.fail, 0, "{output}");
+    assert_eq!(report.totals.known_failure, 0, "{output}");
+    assert_eq!(
+        report.totals.pass + report.totals.ignored,
+        report.totals.cases,
+        "{output}"
+    );
+    assert!(report.totals.pass > 0, "{output}");
+    let failed: Vec<&str> = report
+        .rules
+        .iter()
+        .filter(|r| r.outcome == RuleOutcome::Fail)
+        .map(|r| r.id.as_str())
+        .collect();
+    assert!(failed.is_empty(), "rules fail: {failed:?}\n{output}");
+    assert_eq!(report.implementation, "my_loader::MyLoader");
+}
+
+fn pending(dir: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.to_string_lossy().ends_with(".snap.new"))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 #[test]
-fn an_outside_crate_runs_the_suite_against_its_loader() {
+fn an_outside_crate_without_snapshots_gets_a_verdict_then_records_them() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .unwrap()
@@ -94,38 +159,60 @@ fn an_outside_crate_runs_the_suite_against_its_loader() {
     )
     .unwrap();
     std::fs::copy(root.join("Cargo.lock"), krate.join("Cargo.lock")).unwrap();
-    // The loader is the reference loader, so its transcripts are the reference's.
-    copy_dir(
-        &root
-            .join("runner/tests/snapshots/plugspec")
-            .join(plugspec::platform::current().os.as_str()),
-        &krate
-            .join("tests/snapshots/plugspec")
-            .join(plugspec::platform::current().os.as_str()),
+    // Where the harness looks for the crate's snapshots: nothing is recorded there yet.
+    let snapshots = krate.join(
+        plugspec_runner::snapshot::default_dir()
+            .strip_prefix(env!("CARGO_MANIFEST_DIR"))
+            .unwrap(),
     );
+    assert!(!snapshots.exists());
+
+    // 1. The first run, without CI: a verdict (every case passes), exit 0, and every
+    //    transcript written as pending for `cargo insta review`.
     let started = std::time::Instant::now();
-    let out = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .args(["test", "--offline", "--test", "conformance"])
-        .current_dir(&krate)
-        .env("CARGO_TARGET_DIR", &target)
-        .env("CI", "true")
-        .env_remove("CARGO_MANIFEST_DIR")
-        .env_remove("PLUGSPEC_CONFORMANCE_DIR")
-        .env_remove("PLUGSPEC_FIXTURES_DIR")
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "cargo test in {} failed:\n{stdout}\n{stderr}",
-        krate.display()
-    );
-    assert!(stdout.contains("test result: ok."), "{stdout}");
-    assert!(stdout.contains("loader my_loader::MyLoader"), "{stdout}");
+    let (ok, output, report) = cargo_test(&krate, &target, false);
+    assert!(ok, "cargo test in {} failed:\n{output}", krate.display());
+    assert!(output.contains("test result: ok."), "{output}");
+    assert!(output.contains("loader my_loader::MyLoader"), "{output}");
+    assert_conforms(&report, &output);
+    assert_eq!(report.snapshots.new, report.totals.pass, "{output}");
+    assert_eq!(report.snapshots.written, Written::Pending);
+    let written = pending(&snapshots);
+    assert_eq!(written.len() as u32, report.totals.pass, "{output}");
+    for noise in ["panicked", "stack backtrace", "Snapshot Summary"] {
+        assert!(!output.contains(noise), "{noise:?} in:\n{output}");
+    }
     eprintln!(
-        "outside crate: cargo test took {:.1} s",
+        "outside crate: first cargo test took {:.1} s",
         started.elapsed().as_secs_f64()
     );
+
+    // 2. Under CI with nothing accepted: the run fails, yet the report shows the verdict.
+    let (ok, output, report) = cargo_test(&krate, &target, true);
+    assert!(
+        !ok,
+        "CI=true with no snapshots recorded must fail:\n{output}"
+    );
+    assert_conforms(&report, &output);
+    assert!(report.snapshots.fail_run);
+    assert_eq!(report.snapshots.written, Written::None);
+    assert!(
+        report
+            .cases
+            .iter()
+            .all(|c| c.snapshot != SnapshotOutcome::Changed),
+        "{output}"
+    );
+
+    // 3. Accept the pending transcripts (what `cargo insta accept` does: rename them), and
+    //    the CI run passes with the snapshots found in the crate's own directory.
+    for p in &written {
+        let s = p.to_string_lossy();
+        std::fs::rename(p, s.trim_end_matches(".new")).unwrap();
+    }
+    let (ok, output, report) = cargo_test(&krate, &target, true);
+    assert!(ok, "CI=true after accepting failed:\n{output}");
+    assert_conforms(&report, &output);
+    assert_eq!(report.snapshots.matched, report.totals.pass, "{output}");
     let _ = std::fs::remove_dir_all(&krate);
 }
