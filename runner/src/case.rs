@@ -87,7 +87,8 @@ pub fn prefix_of(area: &str) -> Option<&'static str> {
 }
 
 /// Capabilities a case may require of the test binary (`requires = [...]`).
-/// `unprivileged`: the child does not run as root (root ignores permission bits).
+/// `unprivileged`: the child does not run as root (root ignores permission bits); a runner that
+/// is root starts the child as `nobody` for such a case.
 pub const CAPABILITIES: [&str; 2] = ["alloc_count", "unprivileged"];
 
 /// A validated case.

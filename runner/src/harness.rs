@@ -421,6 +421,9 @@ impl<L: Loader> Harness<L> {
         let nextest = under_nextest();
         let counting = crate::alloc::is_counting();
         let platform = plugspec::platform::current();
+        let unprivileged_problem = run::unprivileged_user().and_then(|_| {
+            run::unprivileged_problem(&run::scratch_root(context.registry.root()), &context.exe)
+        });
         let mut cases: Vec<&Case> = context.suite.cases.iter().collect();
         // Long cases first, so that parallel trials finish together.
         cases.sort_by_key(|c| std::cmp::Reverse(c.repeat));
@@ -438,12 +441,14 @@ impl<L: Loader> Harness<L> {
                             })
                     })
                     .or_else(|| {
+                        // Run as root, the child drops to an unprivileged user for these cases
+                        // (run::run_child); ignored only where that user could not run it.
                         case.requires
                             .iter()
-                            .any(|r| r == "unprivileged" && is_root())
-                            .then(|| {
-                                "needs an unprivileged user: root ignores permission bits".to_string()
-                            })
+                            .any(|r| r == "unprivileged")
+                            .then_some(unprivileged_problem.as_ref())
+                            .flatten()
+                            .cloned()
                     })
                     .or_else(|| {
                         case.fixtures
@@ -664,15 +669,4 @@ impl Context {
         }
         (Ok(()), transcript, case.repeat)
     }
-}
-
-#[cfg(unix)]
-fn is_root() -> bool {
-    // SAFETY: `geteuid` has no preconditions and cannot fail.
-    unsafe { libc::geteuid() == 0 }
-}
-
-#[cfg(not(unix))]
-fn is_root() -> bool {
-    false
 }

@@ -91,6 +91,79 @@ pub fn cleanup(dir: &Path) {
     let _ = std::fs::remove_dir_all(dir);
 }
 
+/// The user a case that requires `unprivileged` runs as: `None` when the runner is not root (its
+/// children already are unprivileged), else the uid and gid of `nobody` (65534 where there is no
+/// such user).
+#[cfg(unix)]
+pub fn unprivileged_user() -> Option<(u32, u32)> {
+    // SAFETY: `geteuid` has no preconditions and cannot fail.
+    if unsafe { libc::geteuid() } != 0 {
+        return None;
+    }
+    // SAFETY: the name is NUL-terminated; the returned record (or null) is only read here, on a
+    // thread that makes no other passwd call meanwhile (the harness asks once, before trials).
+    let user = unsafe { libc::getpwnam(c"nobody".as_ptr()).as_ref() }
+        .map_or((65534, 65534), |pw| (pw.pw_uid, pw.pw_gid));
+    Some(user)
+}
+
+/// Unprivileged users never exist here.
+#[cfg(not(unix))]
+pub fn unprivileged_user() -> Option<(u32, u32)> {
+    None
+}
+
+/// Why a child dropped to [`unprivileged_user`] could not run a case from a scratch directory
+/// under `scratch` with the executable `exe`: a directory on the way that other users may not
+/// search, or an executable they may not run. `None` when it can.
+#[cfg(unix)]
+pub fn unprivileged_problem(scratch: &Path, exe: &Path) -> Option<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let exe_dir = exe.parent().unwrap_or(exe);
+    for dir in scratch.ancestors().chain(exe_dir.ancestors()) {
+        let Ok(meta) = std::fs::metadata(dir) else {
+            continue; // not created yet: the runner creates it with mode 0755
+        };
+        if meta.permissions().mode() & 0o001 == 0 {
+            return Some(format!(
+                "needs an unprivileged user, and the runner (root) cannot drop to one here: {} is not searchable by other users",
+                dir.display()
+            ));
+        }
+    }
+    match std::fs::metadata(exe) {
+        Ok(meta) if meta.permissions().mode() & 0o001 == 0 => Some(format!(
+            "needs an unprivileged user, and the runner (root) cannot drop to one here: {} is not executable by other users",
+            exe.display()
+        )),
+        _ => None,
+    }
+}
+
+/// Never a problem where there are no users to drop to (such cases are not ignored for this).
+#[cfg(not(unix))]
+pub fn unprivileged_problem(_: &Path, _: &Path) -> Option<String> {
+    None
+}
+
+/// Gives the scratch directory and everything in it to `user`, so that a child running as that
+/// user can work in it.
+#[cfg(unix)]
+fn give_to(dir: &Path, (uid, gid): (u32, u32)) -> Result<(), String> {
+    let fail =
+        |p: &Path, e: std::io::Error| format!("cannot chown {} to {uid}:{gid}: {e}", p.display());
+    std::os::unix::fs::chown(dir, Some(uid), Some(gid)).map_err(|e| fail(dir, e))?;
+    for entry in std::fs::read_dir(dir).map_err(|e| fail(dir, e))? {
+        let path = entry.map_err(|e| fail(dir, e))?.path();
+        if path.is_dir() && !path.is_symlink() {
+            give_to(&path, (uid, gid))?;
+        } else {
+            std::os::unix::fs::lchown(&path, Some(uid), Some(gid)).map_err(|e| fail(&path, e))?;
+        }
+    }
+    Ok(())
+}
+
 /// Runs the case once in a fresh child of `exe`.
 pub fn run_child(
     exe: &Path,
@@ -129,7 +202,8 @@ pub fn run_child(
             return run;
         }
     };
-    let spawned = Command::new(exe)
+    let mut command = Command::new(exe);
+    command
         .env(CHILD_ENV, PROTOCOL_VERSION.to_string())
         .env(
             fixture_common::INIT_LOG_ENV,
@@ -138,8 +212,21 @@ pub fn run_child(
         .current_dir(case_dir)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn();
+        .stderr(Stdio::piped());
+    // Root ignores permission bits: a case about them runs as an unprivileged user, in a scratch
+    // directory it owns (std drops the supplementary groups with the uid).
+    #[cfg(unix)]
+    if case.requires.iter().any(|r| r == "unprivileged")
+        && let Some(user) = unprivileged_user()
+    {
+        use std::os::unix::process::CommandExt;
+        if let Err(e) = give_to(case_dir, user) {
+            run.problem = Some(e);
+            return run;
+        }
+        command.uid(user.0).gid(user.1);
+    }
+    let spawned = command.spawn();
     let mut child = match spawned {
         Ok(c) => c,
         Err(e) => {
