@@ -323,6 +323,11 @@ impl<L: Loader> Harness<L> {
         if no_snapshots {
             self = self.without_snapshots_because(NO_SNAPSHOTS_ARG);
         }
+        if args.test_threads == Some(0) {
+            // libtest refuses it too; with no thread nothing would ever run.
+            eprintln!("error: --test-threads must be at least 1");
+            std::process::exit(2);
+        }
         let (conclusion, _) = self.run_with(&args);
         conclusion.exit()
     }

@@ -22,11 +22,33 @@ use plugspec_runner::child;
 #[global_allocator]
 static ALLOC: plugspec_runner::CountingAllocator = plugspec_runner::CountingAllocator;
 
+/// Output into a closed pipe (`plugspec list | head -1`) ends the process quietly, as it does
+/// for other command-line tools, instead of a panic on the failed write: Rust ignores SIGPIPE,
+/// so the default action is put back.
+fn restore_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: called once at the start of `main`, before any thread is started; setting a
+    // signal's disposition to its default has no other precondition.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 fn main() -> ExitCode {
     if child::is_child() {
         child::main::<ReferenceLoader>();
     }
     let cli = cli::Cli::parse();
+    // Not while cases run: the parent writes to its children, and a child that died early must
+    // not take the parent with it.
+    let runs_cases = match &cli.command {
+        None => !cli.test.list,
+        Some(cli::Command::Test(args)) => !args.list,
+        Some(_) => false,
+    };
+    if !runs_cases {
+        restore_sigpipe();
+    }
     match cli.command {
         None => cli::suite::test(cli.test),
         Some(cli::Command::Test(args)) => cli::suite::test(args),

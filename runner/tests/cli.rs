@@ -102,3 +102,57 @@ fn listing_trials_builds_no_fixture() {
         "listing built fixtures"
     );
 }
+
+#[test]
+fn bad_test_threads_and_colors_are_usage_errors() {
+    for bad in [
+        &["test", "--test-threads", "0"][..],
+        &["test", "--test-threads", "many"],
+        &["test", "--color", "sometimes"],
+    ] {
+        let out = plugspec().args(bad).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{bad:?}: {stderr}");
+        assert!(
+            stderr.starts_with("error: invalid value"),
+            "{bad:?}: {stderr}"
+        );
+        assert!(out.stdout.is_empty(), "{bad:?}");
+    }
+    for good in ["auto", "always", "never"] {
+        let out = plugspec()
+            .args(["test", "--list", "--color", good])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "--color {good}");
+    }
+}
+
+#[test]
+fn a_closed_pipe_ends_listing_quietly() {
+    for command in [&["list"][..], &["rules"], &["test", "--list"]] {
+        let mut child = plugspec()
+            .args(command)
+            .env("RUST_BACKTRACE", "1")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Close the only reading end before the command has printed anything (it has still
+        // to read the suite): every write of it goes into a closed pipe.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_ne!(out.status.code(), Some(101), "{command:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{command:?}: {stderr}");
+        assert!(stderr.is_empty(), "{command:?}: {stderr}");
+    }
+}
+
+#[test]
+fn counts_of_one_are_singular() {
+    let out = plugspec().arg("rules").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains(" 1 case  "), "{text}");
+    assert!(!text.contains(" 1 cases"), "{text}");
+}

@@ -495,7 +495,9 @@ fn missing_files_and_directories_get_one_line_each() {
         .assert()
         .code(1)
         .stdout(contains("accepted  "))
-        .stdout(contains("3 plugins checked: 1 accepted, 2 refused"))
+        .stdout(contains(
+            "3 plugins checked: 1 accepted, 0 refused, 2 could not be read",
+        ))
         .stderr(contains(format!("{}: no such file", missing.display())))
         .stderr(contains(format!("{}: is a directory", dir.display())))
         .stderr(predicate::function(|s: &str| s.lines().count() == 2));
@@ -507,7 +509,7 @@ fn rules_and_list_show_coverage_and_selections() {
         .arg("rules")
         .assert()
         .success()
-        .stdout(predicate::str::is_match(r"(?m)^OPEN-2 +MUST +\d+ cases +.*OPN-0002").unwrap());
+        .stdout(predicate::str::is_match(r"(?m)^OPEN-2 +MUST +\d+ cases? +.*OPN-0002").unwrap());
     let out = plugspec()
         .args(["list", "--rule", "OPEN-2", "--rule", "VER-9"])
         .output()
@@ -525,4 +527,38 @@ fn rules_and_list_show_coverage_and_selections() {
         .assert()
         .code(2)
         .stderr(contains("no case matches"));
+}
+
+#[cfg(unix)]
+#[test]
+fn an_unreadable_file_is_counted_as_unreadable_not_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    // SAFETY: `geteuid` has no preconditions and cannot fail.
+    if unsafe { libc::geteuid() } == 0 {
+        eprintln!("skipped: root reads a file whatever its permission bits");
+        return;
+    }
+    let file = scratch("unreadable.so");
+    std::fs::copy(built("basic"), &file).unwrap();
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o000)).unwrap();
+    let out = plugspec()
+        .arg("check")
+        .arg(&file)
+        .arg("--json")
+        .output()
+        .unwrap();
+    let value: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(value["refused"], 0, "{value}");
+    assert_eq!(value["unreadable"], 1, "{value}");
+    plugspec()
+        .arg("check")
+        .arg(&file)
+        .assert()
+        .code(1)
+        .stdout(contains(
+            "1 plugin checked: 0 accepted, 0 refused, 1 could not be read",
+        ))
+        .stderr(one_clean_line());
+    let _ = std::fs::remove_file(&file);
 }

@@ -112,11 +112,35 @@ pub struct TestArgs {
     /// Time limit of one child, in seconds.
     #[arg(long, value_name = "SECONDS")]
     pub timeout: Option<f64>,
-    /// How many cases run at once (default: the number of CPUs).
+    /// How many cases run at once (default: the number of CPUs; at least 1).
     #[arg(long, value_name = "N")]
-    pub test_threads: Option<usize>,
+    pub test_threads: Option<std::num::NonZeroUsize>,
+    /// Colour in the test output: auto (on a terminal), always, never (default: auto, or
+    /// $CARGO_TERM_COLOR).
+    #[arg(long, value_name = "WHEN", value_enum)]
+    pub color: Option<Color>,
     #[command(flatten)]
     pub dirs: DirArgs,
+}
+
+/// When to colour the output (`--color`), as cargo and nextest say it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Color {
+    /// On a terminal only.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+/// `1 case`, `2 cases`.
+pub fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
 }
 
 #[derive(Debug, Clone, Args)]

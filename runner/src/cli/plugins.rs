@@ -9,7 +9,7 @@ use plugspec::fingerprint::HostConfig;
 use plugspec_runner::host::HostDescription;
 use plugspec_runner::inspect::{self, CheckResult};
 
-use super::{CheckArgs, FAILED, HostOptions, InspectArgs, USAGE};
+use super::{CheckArgs, FAILED, HostOptions, InspectArgs, USAGE, plural};
 
 /// One line on standard error.
 fn complain(command: &str, path: &Path, what: &str) {
@@ -128,12 +128,16 @@ pub fn check(args: &CheckArgs) -> ExitCode {
         };
         results.push(result);
     }
-    let refused = results.iter().filter(|r| !r.accepted).count();
+    // A file that cannot be read is no verdict about a plugin: counted apart from refusals.
+    let unreadable_count = results.iter().filter(|r| unreadable(r)).count();
+    let accepted = results.iter().filter(|r| r.accepted).count();
+    let refused = results.len() - accepted - unreadable_count;
     if args.json {
         let value = serde_json::json!({
             "host": HostDescription::from_host_config(&host),
-            "accepted": results.len() - refused,
+            "accepted": accepted,
             "refused": refused,
+            "unreadable": unreadable_count,
             "plugins": results,
         });
         println!("{}", to_json(&value));
@@ -149,13 +153,16 @@ pub fn check(args: &CheckArgs) -> ExitCode {
         for r in &results {
             print_result(r);
         }
-        println!(
-            "{} checked: {} accepted, {refused} refused",
-            plural(results.len(), "plugin"),
-            results.len() - refused
+        let mut summary = format!(
+            "{} checked: {accepted} accepted, {refused} refused",
+            plural(results.len(), "plugin")
         );
+        if unreadable_count > 0 {
+            summary.push_str(&format!(", {unreadable_count} could not be read"));
+        }
+        println!("{summary}");
     }
-    if refused == 0 {
+    if refused + unreadable_count == 0 {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(FAILED)
@@ -202,14 +209,6 @@ fn print_result(r: &CheckResult) {
         for d in &r.differences {
             println!("    {}: plugin {}, host {}", d.item, d.plugin, d.host);
         }
-    }
-}
-
-fn plural(n: usize, word: &str) -> String {
-    if n == 1 {
-        format!("1 {word}")
-    } else {
-        format!("{n} {word}s")
     }
 }
 

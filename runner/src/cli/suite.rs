@@ -10,7 +10,7 @@ use plugspec_runner::case::{self, Case, Suite};
 use plugspec_runner::fixtures::{self, Catalog, Source};
 use plugspec_runner::{Harness, cargo, coverage, harness, platforms};
 
-use super::{DirArgs, FAILED, ListArgs, Selection, TestArgs, USAGE};
+use super::{Color, DirArgs, FAILED, ListArgs, Selection, TestArgs, USAGE, plural};
 
 /// A path given on the command line, made absolute against the current directory (the
 /// harness resolves relative paths against the crate's manifest directory, which `cargo run`
@@ -125,7 +125,9 @@ pub fn test(args: TestArgs) -> ExitCode {
         None
     };
     if let Some(why) = snapshots_off {
-        eprintln!("plugspec: snapshots: not compared ({why})");
+        if !args.list {
+            eprintln!("plugspec: snapshots: not compared ({why})");
+        }
         harness = harness.without_snapshots_because(why);
     }
     if let Some(f) = &args.json {
@@ -136,7 +138,12 @@ pub fn test(args: TestArgs) -> ExitCode {
     }
     let mut test_args = libtest_mimic::Arguments::from_iter(["plugspec"]);
     test_args.list = args.list;
-    test_args.test_threads = args.test_threads;
+    test_args.test_threads = args.test_threads.map(std::num::NonZeroUsize::get);
+    test_args.color = Some(match args.color.or_else(color_from_env) {
+        Some(Color::Always) => libtest_mimic::ColorSetting::Always,
+        Some(Color::Never) => libtest_mimic::ColorSetting::Never,
+        Some(Color::Auto) | None => libtest_mimic::ColorSetting::Auto,
+    });
     test_args.quiet = true;
     // An invalid suite is reported by the harness itself, as a failing trial.
     if let Ok((catalog, suite, _)) = load(&args.dirs) {
@@ -167,6 +174,15 @@ pub fn test(args: TestArgs) -> ExitCode {
         ExitCode::from(FAILED)
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+/// `$CARGO_TERM_COLOR`, as cargo reads it, when `--color` is not given.
+fn color_from_env() -> Option<Color> {
+    match std::env::var("CARGO_TERM_COLOR").ok()?.as_str() {
+        "always" => Some(Color::Always),
+        "never" => Some(Color::Never),
+        _ => Some(Color::Auto),
     }
 }
 
@@ -299,10 +315,10 @@ pub fn rules(args: &DirArgs) -> ExitCode {
             cases.join(",")
         };
         println!(
-            "{:<10} {:<7} {:>3} cases  {:<58} {covered}",
+            "{:<10} {:<7} {:>9}  {:<58} {covered}",
             rule.id,
             rule.level.as_str(),
-            cases.len(),
+            plural(cases.len(), "case"),
             rule.title
         );
     }
