@@ -30,6 +30,63 @@ pub trait Loader: Send + Sync + 'static {
 
     /// Opens the plugin at `path`: resolve, check, map, initialise (once per process), and
     /// return it. A second open of the same resolved path returns the same plugin.
+    ///
+    /// # The contract, step by step
+    ///
+    /// What the conformance suite expects of `open`, in order; each step names the rules of
+    /// SPEC.md it satisfies and the [`ErrorKind`] each failure gets. Every error carries the
+    /// path as given (ERR-2). "Cached" failures are remembered for the resolved path and
+    /// returned again at once with ` (previous failure)` (CACHE-3); the others are not, so a
+    /// retry looks again (CACHE-1, CACHE-2). No failure affects another path (CACHE-4).
+    ///
+    /// 1. **Platform** — where plugins do not load, refuse at once (PLAT-1, PLAT-2):
+    ///    `unsupported_platform`.
+    /// 2. **Resolve** the path (relative, `..`, symlinks) to a canonical absolute path before
+    ///    anything else (OPEN-1): empty, NUL byte, missing, dangling or looping →
+    ///    `not_found`.
+    /// 3. **Cache by resolved path** — a loaded plugin is returned as is, without reading the
+    ///    file again (OPEN-2, OPEN-7, API-2, INIT-3); a cached failure is returned again
+    ///    (CACHE-3); a thread that finds another one loading the path waits for it (INIT-4); an
+    ///    open that would wait for itself through a chain of inits fails (INIT-8):
+    ///    `recursive_open`.
+    /// 4. **Regular file** — a directory, FIFO, socket or device is refused without reading from
+    ///    it, so `open` never blocks (OPEN-6): `not_a_plugin`; permission denied or a read
+    ///    error: `io`.
+    /// 5. **Read the manifest from the file**, without mapping it (INIT-9, VER-8): with bounded
+    ///    reads, the ELF or Mach-O section `.plugspec` / `__DATA,__plugspec`; an empty, text or
+    ///    non-object file, an executable, a library without the section (VER-6), a corrupt
+    ///    manifest (VER-7), or an object file for another machine, class or byte order (ERR-4)
+    ///    → `not_a_plugin`. Never a panic or an out-of-bounds read (ERR-4).
+    /// 6. **ABI version** of the manifest: one this loader does not read (VER-5) →
+    ///    `incompatible_abi`, cached.
+    /// 7. **Fingerprint** against the host's [`HostConfig`]: toolchain, target, target features,
+    ///    panic strategy, shared packages both sides declare, the required API version and the
+    ///    pinned build ID (VER-1 to VER-4, VER-9, VER-10) → `version_mismatch` naming *every*
+    ///    difference (VER-3), cached.
+    /// 8. **Identity** — another file whose identity is already loaded, a byte copy or a hard
+    ///    link (OPEN-3, OPEN-5) → `already_loaded`, cached; the loaded plugin is unaffected.
+    ///    Distinct identities with the same file name load independently (OPEN-4).
+    /// 9. **Map** the library without running constructors of its own, with local symbol
+    ///    binding (`RTLD_LOCAL`: same names in two plugins never conflict, LOOKUP-6), and never
+    ///    unmap it, not even after a later failure (UNLOAD-1, UNLOAD-2): the operating system's
+    ///    refusal → `io`, not cached, and the identity is free again.
+    /// 10. **Descriptor check** — the mapped library's descriptor (symbol `PLUGSPEC_PLUGIN`)
+    ///     must describe the manifest read in step 5 (same bytes, one export per symbol, init
+    ///     present exactly when declared) → else `not_a_plugin`. The symbol table is the
+    ///     manifest's exports only (LOOKUP-4).
+    /// 11. **Init** — call the plugin's declared init entry, never a constructor (INIT-1),
+    ///     synchronously on the calling thread before `open` returns (INIT-2), once per process
+    ///     (INIT-3), with a host context through which it may open other plugins (INIT-7); a
+    ///     panic is caught → `init_panicked` with the panic message, cached (INIT-5). No entry of
+    ///     a plugin refused in steps 4–10 is ever called (INIT-6).
+    /// 12. **Record** the plugin (or the cached failure) for the resolved path and wake every
+    ///     thread waiting on it (INIT-4, API-3).
+    ///
+    /// `lookup` then finds only the manifest's exports, spelled exactly (LOOKUP-4) →
+    /// `symbol_not_found` in Go's wording (ERR-3); functions and variables come back as
+    /// themselves (LOOKUP-1 to LOOKUP-3), a hit allocates nothing (LOOKUP-7), and nothing is
+    /// unloaded when handles drop (UNLOAD-1, UNLOAD-3, UNLOAD-4). The reference loader
+    /// (`plugspec::ReferenceLoader`) follows these steps in this order.
     fn open(&self, path: &Path) -> Result<Self::Plugin, Error>;
 }
 
