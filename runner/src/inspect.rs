@@ -13,7 +13,16 @@ use plugspec::fingerprint::HostConfig;
 use plugspec::{ErrorKind, Loader, ReferenceLoader};
 use serde::{Deserialize, Serialize};
 
-/// A plugin as its manifest describes it (`plugspec inspect --json`).
+/// The version of `plugspec inspect --json`'s structure (its `schema_version` field), described
+/// by `runner/inspect.schema.json`. Any change to the structure increments it.
+pub const INSPECT_SCHEMA_VERSION: u32 = 1;
+
+/// The version of `plugspec check --json`'s structure (its `schema_version` field), described
+/// by `runner/check.schema.json`. Any change to the structure increments it.
+pub const CHECK_SCHEMA_VERSION: u32 = 1;
+
+/// A plugin as its manifest describes it (`plugspec inspect --json`, which adds
+/// `schema_version` first: [`INSPECT_SCHEMA_VERSION`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PluginInfo {
     /// The path as given.

@@ -13,9 +13,13 @@ use assert_cmd::Command;
 use plugspec::fingerprint::THIS_BUILD;
 use plugspec_runner::fixtures::{Catalog, Registry, target_dir};
 use plugspec_runner::harness::default_fixtures_dir;
-use plugspec_runner::inspect::{CheckResult, PluginInfo};
+use plugspec_runner::inspect::{
+    CHECK_SCHEMA_VERSION, CheckResult, INSPECT_SCHEMA_VERSION, PluginInfo,
+};
 use predicates::prelude::*;
 use predicates::str::contains;
+
+mod json_schema;
 
 fn registry() -> &'static Registry {
     static REGISTRY: OnceLock<Registry> = OnceLock::new();
@@ -110,7 +114,10 @@ fn inspect_json_is_the_plugin_info() {
         .output()
         .unwrap();
     assert!(out.status.success());
-    let info: PluginInfo = serde_json::from_slice(&out.stdout).unwrap();
+    let value: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    json_schema::assert_valid("inspect.schema.json", &value);
+    assert_eq!(value["schema_version"], INSPECT_SCHEMA_VERSION);
+    let info: PluginInfo = serde_json::from_value(value).unwrap();
     assert_eq!(info.identity, "fixtures.versioned");
     assert_eq!(info.api_version, Some(2));
     assert_eq!(info.build_id.as_deref(), Some("fixture-build-1"));
@@ -561,4 +568,46 @@ fn an_unreadable_file_is_counted_as_unreadable_not_refused() {
         ))
         .stderr(one_clean_line());
     let _ = std::fs::remove_file(&file);
+}
+
+#[test]
+fn check_json_matches_its_schema_for_every_kind_of_result() {
+    // Accepted, refused with differences, refused as not a plugin, and one missing file.
+    let missing = scratch("no-such-plugin-for-json.so");
+    let out = plugspec()
+        .args(["check", "--json", "--api-version", "2"])
+        .arg(built("versioned"))
+        .arg(built("claims-target"))
+        .arg(built("nosdk"))
+        .arg(&missing)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let value: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    json_schema::assert_valid("check.schema.json", &value);
+    assert_eq!(value["schema_version"], CHECK_SCHEMA_VERSION);
+    assert_eq!(
+        (&value["accepted"], &value["refused"], &value["unreadable"]),
+        (&1.into(), &2.into(), &1.into()),
+        "{value:#}"
+    );
+    assert_eq!(value["host"]["api_version"], 2);
+    // The schemas say which version they describe.
+    for (file, version) in [
+        ("inspect.schema.json", INSPECT_SCHEMA_VERSION),
+        ("check.schema.json", CHECK_SCHEMA_VERSION),
+    ] {
+        assert_eq!(
+            json_schema::schema(file)["properties"]["schema_version"]["const"],
+            version,
+            "{file}"
+        );
+    }
+    // A value the schema does not allow is caught (the check can fail).
+    let mut wrong = value.clone();
+    wrong["plugins"][0]["accepted"] = "yes".into();
+    let schema = json_schema::schema("check.schema.json");
+    let mut errors = Vec::new();
+    json_schema::validate(&schema, &schema, &wrong, "$", &mut errors);
+    assert_eq!(errors.len(), 1, "{errors:?}");
 }

@@ -39,7 +39,14 @@ pub fn inspect(args: &InspectArgs) -> ExitCode {
     match inspect::inspect(&args.file) {
         Ok(found) => {
             if args.json {
-                println!("{}", to_json(&found.info));
+                let mut value =
+                    serde_json::json!({ "schema_version": inspect::INSPECT_SCHEMA_VERSION });
+                if let (Some(out), serde_json::Value::Object(fields)) =
+                    (value.as_object_mut(), serde_json::json!(found.info))
+                {
+                    out.extend(fields);
+                }
+                println!("{}", to_json(&value));
             } else {
                 print!(
                     "file:            {}\n{}",
@@ -134,6 +141,7 @@ pub fn check(args: &CheckArgs) -> ExitCode {
     let refused = results.len() - accepted - unreadable_count;
     if args.json {
         let value = serde_json::json!({
+            "schema_version": inspect::CHECK_SCHEMA_VERSION,
             "host": HostDescription::from_host_config(&host),
             "accepted": accepted,
             "refused": refused,
