@@ -25,6 +25,16 @@ pub struct Built {
 /// same flags as the host running them (flags that change target features change the
 /// fingerprint).
 pub fn build_workspace(manifest: &Path, target_dir: &Path) -> Result<Built, String> {
+    build_workspace_with_progress(manifest, target_dir, &mut |_, _| {})
+}
+
+/// [`build_workspace`], calling `progress(crate_name, fresh)` for each artifact cargo reports
+/// as it reports it (for a progress line while a cold build runs).
+pub fn build_workspace_with_progress(
+    manifest: &Path,
+    target_dir: &Path,
+    progress: &mut dyn FnMut(&str, bool),
+) -> Result<Built, String> {
     let mut build = escargot::CargoBuild::new()
         .manifest_path(manifest)
         .target_dir(target_dir)
@@ -56,6 +66,7 @@ pub fn build_workspace(manifest: &Path, target_dir: &Path) -> Result<Built, Stri
         };
         match message.decode() {
             Ok(escargot::format::Message::CompilerArtifact(artifact)) => {
+                progress(&artifact.target.name, artifact.fresh);
                 built.fresh &= artifact.fresh;
                 if artifact.target.kind.iter().any(|k| k == "cdylib")
                     && let Some(file) = artifact.filenames.iter().find(|p| {

@@ -1,6 +1,7 @@
 //! `plugspec test`, `plugspec list`, `plugspec rules`: the suite against the reference loader.
 
 use std::collections::BTreeMap;
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
@@ -219,13 +220,33 @@ fn build_fixtures(catalog: &Catalog, chosen: &[&Case]) {
             }
         }
     }
+    // On a terminal, one line that follows the build: how many crates so far, and the last.
+    let terminal = std::io::stderr().is_terminal();
     for (manifest, name) in workspaces {
-        eprint!(
+        let heading = format!(
             "plugspec: building fixture workspace {name} ({}) … ",
             shown(manifest).display()
         );
+        eprint!("{heading}");
         let started = Instant::now();
-        let built = cargo::build_workspace(manifest, &root.join(name));
+        let mut compiled = 0usize;
+        let built = cargo::build_workspace_with_progress(
+            manifest,
+            &root.join(name),
+            &mut |krate, fresh| {
+                if terminal && !fresh {
+                    compiled += 1;
+                    eprint!(
+                        "\r\x1b[K{heading}{} compiled, now {krate} ({:.0} s)",
+                        plural(compiled, "crate"),
+                        started.elapsed().as_secs_f64()
+                    );
+                }
+            },
+        );
+        if terminal && compiled > 0 {
+            eprint!("\r\x1b[K{heading}");
+        }
         let secs = started.elapsed().as_secs_f64();
         match built {
             Ok(b) if b.fresh => eprintln!("up to date ({secs:.2} s)"),
