@@ -5,6 +5,7 @@
 //! id = "OPN-0003"                       # opaque, permanent, never reused
 //! title = "A byte copy of a loaded plugin is already loaded"
 //! rules = ["OPEN-3"]                    # IDs from plugspec::rules
+//! clauses = []                          # optional: the rules' clauses it checks (`VER-4.b`)
 //! platforms = ["loading"]               # optional: loading (default), refusing, any, an OS family or a triple
 //! repeat = 1                            # optional: run N times, each in a fresh child
 //! requires = []                         # optional capabilities of the test binary: "alloc_count"
@@ -104,6 +105,8 @@ pub struct Case {
     pub title: String,
     /// The rules the case checks.
     pub rules: Vec<String>,
+    /// The clauses of those rules the case checks (`VER-4.b`; see [`plugspec::rules::Clause`]).
+    pub clauses: Vec<String>,
     /// Where the case applies (see [`crate::platforms`]).
     pub platforms: Vec<String>,
     /// Capabilities the test binary must have.
@@ -796,6 +799,8 @@ struct RawCase {
     title: String,
     rules: Vec<String>,
     #[serde(default)]
+    clauses: Vec<String>,
+    #[serde(default)]
     platforms: Vec<String>,
     #[serde(default)]
     requires: Vec<String>,
@@ -885,6 +890,19 @@ pub fn parse_case(
             )));
         }
     }
+    for id in &raw.clauses {
+        let Some(clause) = plugspec::rules::clause(id) else {
+            return Err(err(format!(
+                "unknown clause ID {id:?} (not in spec/SPEC.md)"
+            )));
+        };
+        if !raw.rules.iter().any(|r| r == clause.rule) {
+            return Err(err(format!(
+                "clause {id} belongs to rule {}, which `rules` does not name",
+                clause.rule
+            )));
+        }
+    }
     for p in &raw.platforms {
         if !crate::platforms::is_known(p) {
             return Err(err(format!(
@@ -926,6 +944,7 @@ pub fn parse_case(
         area: area.to_string(),
         title: raw.title,
         rules: raw.rules,
+        clauses: raw.clauses,
         platforms: raw.platforms,
         requires: raw.requires,
         repeat,

@@ -37,6 +37,8 @@ struct File {
 /// The coverage index: rules checked elsewhere, by rule ID.
 #[derive(Debug, Clone, Default)]
 pub struct Coverage {
+    /// Clauses (`VER-4.b`) no case checks, by clause ID, with why and what checks them instead.
+    pub elsewhere_clauses: BTreeMap<String, Elsewhere>,
     /// By rule ID.
     pub elsewhere: BTreeMap<String, Elsewhere>,
 }
@@ -53,13 +55,24 @@ impl Coverage {
         let file: File = toml::from_str(&text)
             .map_err(|e| format!("{}: {}", path.display(), e.to_string().trim()))?;
         let mut elsewhere = BTreeMap::new();
+        let mut elsewhere_clauses = BTreeMap::new();
         for e in file.elsewhere {
-            if plugspec::rules::get(&e.rule).is_none() {
-                return Err(format!("{}: unknown rule ID {:?}", path.display(), e.rule));
+            if plugspec::rules::get(&e.rule).is_some() {
+                elsewhere.insert(e.rule.clone(), e);
+            } else if plugspec::rules::clause(&e.rule).is_some() {
+                elsewhere_clauses.insert(e.rule.clone(), e);
+            } else {
+                return Err(format!(
+                    "{}: unknown rule or clause ID {:?}",
+                    path.display(),
+                    e.rule
+                ));
             }
-            elsewhere.insert(e.rule.clone(), e);
         }
-        Ok(Coverage { elsewhere })
+        Ok(Coverage {
+            elsewhere,
+            elsewhere_clauses,
+        })
     }
 }
 
@@ -92,5 +105,41 @@ pub fn uncovered(suite: &Suite, coverage: &Coverage) -> Vec<&'static plugspec::r
                 && !coverage.elsewhere.contains_key(r.id)
         })
         .map(|(r, _)| r)
+        .collect()
+}
+
+/// Every clause of SPEC.md with the IDs of the cases that name it.
+pub fn cases_by_clause(suite: &Suite) -> Vec<(&'static plugspec::rules::Clause, Vec<String>)> {
+    plugspec::rules::clauses()
+        .iter()
+        .map(|cl| {
+            (
+                cl,
+                suite
+                    .cases
+                    .iter()
+                    .filter(|c| c.clauses.iter().any(|id| id == cl.id))
+                    .map(|c| c.id.clone())
+                    .collect(),
+            )
+        })
+        .collect()
+}
+
+/// The clauses that no case names and `coverage.toml` does not account for. Every clause counts,
+/// whatever its rule's level: a clause is listed because it is testable on its own.
+pub fn uncovered_clauses(
+    suite: &Suite,
+    coverage: &Coverage,
+) -> Vec<&'static plugspec::rules::Clause> {
+    cases_by_clause(suite)
+        .into_iter()
+        .filter(|(cl, cases)| {
+            plugspec::rules::get(cl.rule)
+                .is_some_and(|r| r.level != plugspec::rules::Level::Retired)
+                && cases.is_empty()
+                && !coverage.elsewhere_clauses.contains_key(cl.id)
+        })
+        .map(|(cl, _)| cl)
         .collect()
 }

@@ -48,8 +48,10 @@
 //! `cases` (IDs of the cases checking it), `outcome` (see [`RuleOutcome`]: `fail` if any of its
 //! cases failed, else `known_failure` if any is a known failure, else `pass` if any passed, else
 //! `ignored`, `not_run`, or — without cases — `checked_elsewhere` or `no_case`), `counts` (the
-//! same counts as `totals`, over its cases) and `checked_elsewhere` (string or `null`: what
-//! checks a rule no case can check, from `conformance/coverage.toml`).
+//! same counts as `totals`, over its cases), `checked_elsewhere` (string or `null`: what
+//! checks a rule no case can check, from `conformance/coverage.toml`) and `clauses` (the rule's
+//! SPEC.md clauses, such as `VER-4.b`, each with `id`, `text`, `cases` naming it and
+//! `checked_elsewhere`; empty for a rule that is one clause).
 
 use std::fmt::Write;
 use std::path::Path;
@@ -353,6 +355,32 @@ pub struct RuleRow {
     pub counts: Counts,
     /// Where it is checked when no case can (from `coverage.toml`).
     pub checked_elsewhere: Option<String>,
+    /// Its clauses (SPEC.md sub-IDs), each with the cases naming it; empty for a rule that is
+    /// one clause.
+    #[serde(default)]
+    pub clauses: Vec<ClauseRow>,
+}
+
+impl RuleRow {
+    /// How many of its clauses a case names, and how many it has.
+    pub fn clauses_covered(&self) -> (usize, usize) {
+        let covered = self.clauses.iter().filter(|c| !c.cases.is_empty()).count();
+        (covered, self.clauses.len())
+    }
+}
+
+/// One clause of a rule in the report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClauseRow {
+    /// The clause ID (`VER-4.b`).
+    pub id: String,
+    /// What it requires.
+    pub text: String,
+    /// The cases naming it.
+    pub cases: Vec<String>,
+    /// Why no case checks it and what does (from `coverage.toml`).
+    pub checked_elsewhere: Option<String>,
 }
 
 /// Where the run happened.
@@ -541,6 +569,23 @@ impl Report {
                     counts.add(&c.status);
                 }
                 let checked_elsewhere = coverage.elsewhere.get(r.id).map(|e| e.checked_by.clone());
+                let clauses = plugspec::rules::clauses_of(r.id)
+                    .into_iter()
+                    .map(|cl| ClauseRow {
+                        id: cl.id.to_string(),
+                        text: cl.text.to_string(),
+                        cases: suite
+                            .cases
+                            .iter()
+                            .filter(|c| c.clauses.iter().any(|id| id == cl.id))
+                            .map(|c| c.id.clone())
+                            .collect(),
+                        checked_elsewhere: coverage
+                            .elsewhere_clauses
+                            .get(cl.id)
+                            .map(|e| e.checked_by.clone()),
+                    })
+                    .collect();
                 RuleRow {
                     id: r.id.to_string(),
                     level: r.level.as_str().to_string(),
@@ -549,6 +594,7 @@ impl Report {
                     outcome: RuleOutcome::of(&counts, checked_elsewhere.is_some()),
                     counts,
                     checked_elsewhere,
+                    clauses,
                 }
             })
             .collect();
@@ -674,6 +720,21 @@ impl Report {
                     }
                     None => {}
                 }
+            }
+            let (covered, total) = r.clauses_covered();
+            if total > 0 {
+                let _ = write!(out, "  [clauses {covered}/{total} with a case");
+                for c in r.clauses.iter().filter(|c| c.cases.is_empty()) {
+                    match &c.checked_elsewhere {
+                        Some(by) => {
+                            let _ = write!(out, "; {}: checked by {by}", c.id);
+                        }
+                        None => {
+                            let _ = write!(out, "; {}: NO CASE", c.id);
+                        }
+                    }
+                }
+                let _ = write!(out, "]");
             }
             let _ = writeln!(out);
         }
@@ -832,9 +893,26 @@ impl Report {
                 (None, true) => "—".to_string(),
                 _ => r.cases.join(", "),
             };
+            let (covered, total) = r.clauses_covered();
+            let clauses = if total > 0 {
+                let list: Vec<String> = r
+                    .clauses
+                    .iter()
+                    .map(|c| {
+                        if c.cases.is_empty() {
+                            format!("`{}` —", c.id)
+                        } else {
+                            format!("`{}` {}", c.id, c.cases.join(", "))
+                        }
+                    })
+                    .collect();
+                format!(" (clauses {covered}/{total}: {})", list.join("; "))
+            } else {
+                String::new()
+            };
             let _ = writeln!(
                 out,
-                "| `{}` | {} | {outcome} | {cases} | {} |",
+                "| `{}` | {} | {outcome} | {cases} | {}{clauses} |",
                 r.id,
                 r.level,
                 cell(&r.title)

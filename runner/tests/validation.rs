@@ -111,6 +111,32 @@ fn an_unknown_rule_is_rejected() {
 }
 
 #[test]
+fn an_unknown_clause_is_rejected() {
+    let text = GOOD.replace(
+        "rules = [\"OPEN-2\"]",
+        "rules = [\"OPEN-2\"]\nclauses = [\"OPEN-2.x\"]",
+    );
+    rejects(
+        &[("open/OPN-9001-good.toml", &text)],
+        "OPN-9001-good.toml",
+        "unknown clause ID \"OPEN-2.x\"",
+    );
+}
+
+#[test]
+fn a_clause_of_a_rule_the_case_does_not_name_is_rejected() {
+    let text = GOOD.replace(
+        "rules = [\"OPEN-2\"]",
+        "rules = [\"OPEN-2\"]\nclauses = [\"VER-4.b\"]",
+    );
+    rejects(
+        &[("open/OPN-9001-good.toml", &text)],
+        "OPN-9001-good.toml",
+        "clause VER-4.b belongs to rule VER-4, which `rules` does not name",
+    );
+}
+
+#[test]
 fn a_duplicate_id_is_rejected() {
     rejects(
         &[

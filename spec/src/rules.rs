@@ -18,6 +18,16 @@
 //!
 //! Any level-3 heading that starts like a rule ID (letters, `-`, a digit) is parsed as a rule,
 //! and a malformed one is an error that names its line. Fenced code blocks are skipped.
+//!
+//! A rule whose sentence holds several separately testable requirements lists them after its
+//! `Go: ` paragraph as clauses with stable sub-IDs ([`Clause`], [`clauses`]), each checked on its
+//! own by the cases:
+//!
+//! ```text
+//! Clauses:
+//! - `VER-4.a` A package only the host declares is no difference.
+//! - `VER-4.b` A package only the plugin declares is no difference.
+//! ```
 
 #![forbid(unsafe_code)]
 
@@ -109,6 +119,126 @@ impl Rule {
             .and_then(|(_, n)| n.parse().ok())
             .expect("a parsed rule ID ends in a number")
     }
+}
+
+/// A separately testable clause of a rule, such as `VER-4.b`. IDs are never reused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Clause {
+    /// The stable ID: the rule's ID, a dot and lowercase letters (`VER-4.b`).
+    pub id: &'static str,
+    /// The rule it belongs to (`VER-4`).
+    pub rule: &'static str,
+    /// What the clause requires, one sentence.
+    pub text: &'static str,
+}
+
+/// Every clause of [`SPEC_MD`], in document order. Parsed once, on first use.
+///
+/// # Panics
+///
+/// If SPEC.md is malformed. The crate's own tests rule this out for the embedded document.
+#[must_use]
+pub fn clauses() -> &'static [Clause] {
+    static CLAUSES: OnceLock<Vec<Clause>> = OnceLock::new();
+    CLAUSES.get_or_init(|| parse_clauses(SPEC_MD).unwrap_or_else(|e| panic!("spec/SPEC.md: {e}")))
+}
+
+/// The clause with this ID, such as `clause("VER-4.b")`.
+#[must_use]
+pub fn clause(id: &str) -> Option<&'static Clause> {
+    clauses().iter().find(|c| c.id == id)
+}
+
+/// The clauses of the rule `rule_id`, in document order (none for a rule that is one clause).
+#[must_use]
+pub fn clauses_of(rule_id: &str) -> Vec<&'static Clause> {
+    clauses().iter().filter(|c| c.rule == rule_id).collect()
+}
+
+/// Parses the clause lists out of a SPEC.md-formatted document, in document order.
+///
+/// A list starts with a line `Clauses:` after a rule's `Go: ` paragraph and has one line per
+/// clause: `` - `<rule ID>.<letters>` <text> ``. Rejects a clause ID that does not extend the
+/// rule's own ID by a dot and lowercase letters, a duplicate ID, an empty text, and a list
+/// outside a rule.
+///
+/// # Errors
+///
+/// A message `line <n>: <what is wrong>` for the first problem found.
+pub fn parse_clauses(markdown: &'static str) -> Result<Vec<Clause>, String> {
+    let lines = split_lines(markdown);
+    let mut out: Vec<Clause> = Vec::new();
+    let mut rule: Option<&'static str> = None;
+    let mut in_list = false;
+    let mut in_fence = false;
+    for (index, line) in lines.iter().enumerate() {
+        let text = line.text.trim_end();
+        let n = index + 1;
+        if is_fence(text) {
+            in_fence = !in_fence;
+            continue;
+        }
+        if in_fence {
+            continue;
+        }
+        if let Some(heading) = text.strip_prefix("### ") {
+            rule = looks_like_rule(heading)
+                .then(|| heading.split(' ').next())
+                .flatten();
+            in_list = false;
+            continue;
+        }
+        if text.starts_with('#') {
+            rule = None;
+            in_list = false;
+            continue;
+        }
+        if text == "Clauses:" {
+            if rule.is_none() {
+                return Err(format!("line {n}: a clause list outside a rule"));
+            }
+            in_list = true;
+            continue;
+        }
+        if !in_list {
+            continue;
+        }
+        if is_blank(text) {
+            in_list = false;
+            continue;
+        }
+        let rule_id = rule.unwrap_or_default();
+        let item = text
+            .strip_prefix("- `")
+            .and_then(|rest| rest.split_once("` "))
+            .ok_or_else(|| {
+                format!(
+                    "line {n}: a clause of `{rule_id}` must read `- `{rule_id}.<letters>` <text>`"
+                )
+            })?;
+        let (id, clause_text) = (item.0, item.1.trim());
+        let valid = id
+            .strip_prefix(rule_id)
+            .and_then(|rest| rest.strip_prefix('.'))
+            .is_some_and(|sub| !sub.is_empty() && sub.bytes().all(|b| b.is_ascii_lowercase()));
+        if !valid {
+            return Err(format!(
+                "line {n}: clause ID `{id}` is not `{rule_id}.` followed by lowercase letters"
+            ));
+        }
+        if clause_text.is_empty() {
+            return Err(format!("line {n}: clause `{id}` has no text"));
+        }
+        if out.iter().any(|c| c.id == id) {
+            return Err(format!("line {n}: duplicate clause ID `{id}`"));
+        }
+        out.push(Clause {
+            id,
+            rule: rule_id,
+            text: clause_text,
+        });
+    }
+    Ok(out)
 }
 
 /// Every rule of [`SPEC_MD`], in document order. Parsed once, on first use.
@@ -377,12 +507,22 @@ fn parse_rule(
     while text_at(next).is_some_and(is_blank) {
         next += 1;
     }
+    // An optional clause list (parsed by `parse_clauses`).
+    if text_at(next) == Some("Clauses:") {
+        next += 1;
+        while text_at(next).is_some_and(|line| line.starts_with("- ")) {
+            next += 1;
+        }
+        while text_at(next).is_some_and(is_blank) {
+            next += 1;
+        }
+    }
     if let Some(line) = text_at(next)
         && !line.starts_with('#')
     {
         return Err(format!(
             "line {}: unexpected text after the `Go: ` paragraph of rule `{id}` \
-             (a rule ends with its `Go: ` paragraph)",
+             (a rule ends with its `Go: ` paragraph or its `Clauses:` list)",
             next + 1
         ));
     }
@@ -670,5 +810,57 @@ second line.
             assert!(!rule.go.is_empty(), "{}", rule.id);
             assert!(!rule.title.is_empty(), "{}", rule.id);
         }
+    }
+
+    #[test]
+    fn clauses_extend_their_rules() {
+        let all = clauses();
+        assert!(all.len() >= 20, "{} clauses", all.len());
+        for c in all {
+            let rule = get(c.rule).unwrap_or_else(|| panic!("{}: no rule {}", c.id, c.rule));
+            assert_eq!(c.id.split_once('.').map(|(r, _)| r), Some(rule.id));
+            assert!(!c.text.is_empty());
+        }
+        assert_eq!(
+            clauses_of("VER-4").iter().map(|c| c.id).collect::<Vec<_>>(),
+            ["VER-4.a", "VER-4.b", "VER-4.c"]
+        );
+        assert!(clause("VER-4.b").is_some());
+        assert!(clause("VER-4.z").is_none());
+        assert!(clauses_of("OPEN-1").is_empty());
+    }
+
+    #[test]
+    fn malformed_clauses_are_rejected_with_their_line() {
+        let rule =
+            "## Versions (VER)\n\n### VER-1 · MUST · T\n\n> Text.\n\nGo: none.\n\nClauses:\n";
+        let doc =
+            |list: &str| -> &'static str { Box::leak(format!("{rule}{list}").into_boxed_str()) };
+        assert_eq!(parse(doc("- `VER-1.a` One.\n")).map(|r| r.len()), Ok(1));
+        assert_eq!(
+            parse_clauses(doc("- `VER-1.a` One.\n- `VER-1.b` Two.\n")).map(|c| c.len()),
+            Ok(2)
+        );
+        for (list, problem) in [
+            (
+                "- `VER-2.a` Other rule.\n",
+                "line 10: clause ID `VER-2.a` is not `VER-1.`",
+            ),
+            ("- `VER-1.A` Capital.\n", "line 10: clause ID"),
+            ("- `VER-1.` Empty.\n", "line 10: clause ID"),
+            (
+                "- `VER-1.a` One.\n- `VER-1.a` Again.\n",
+                "line 11: duplicate clause ID",
+            ),
+            (
+                "- VER-1.a no backquotes\n",
+                "line 10: a clause of `VER-1` must read",
+            ),
+        ] {
+            let e = parse_clauses(doc(list)).expect_err(list);
+            assert!(e.contains(problem), "{list}: {e}");
+        }
+        let stray = "## Versions (VER)\n\nClauses:\n- `VER-1.a` One.\n";
+        assert!(parse_clauses(stray).is_err());
     }
 }
