@@ -638,15 +638,23 @@ fn mapped_images(path: &Path) -> Result<bool, String> {
     }))
 }
 
+// dyld's image list (libSystem, `<mach-o/dyld.h>`), declared here: the `libc` crate's own
+// declarations are deprecated in favour of a crate this one does not otherwise need.
+#[cfg(target_vendor = "apple")]
+unsafe extern "C" {
+    fn _dyld_image_count() -> u32;
+    fn _dyld_get_image_name(image_index: u32) -> *const std::ffi::c_char;
+}
+
 #[cfg(target_vendor = "apple")]
 fn mapped_images(path: &Path) -> Result<bool, String> {
     use std::os::unix::ffi::OsStrExt;
     // SAFETY: `_dyld_image_count` has no preconditions.
-    let count = unsafe { libc::_dyld_image_count() };
+    let count = unsafe { _dyld_image_count() };
     for i in 0..count {
         // SAFETY: `i` is below the image count; dyld returns a NUL-terminated path or null (an
         // image removed meanwhile), and never removes the images this process loads.
-        let name = unsafe { libc::_dyld_get_image_name(i) };
+        let name = unsafe { _dyld_get_image_name(i) };
         if name.is_null() {
             continue;
         }

@@ -415,6 +415,8 @@ fn promote_to_global(_: &Path) {}
 /// Drops the library's references when the last handle of its path is dropped.
 #[derive(Debug)]
 pub struct UnloadGuard {
+    /// The library to unload; only read where there is a `dlclose` to call (unix).
+    #[cfg_attr(not(unix), allow(dead_code))]
     path: PathBuf,
 }
 
