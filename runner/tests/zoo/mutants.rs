@@ -50,9 +50,14 @@ pub enum Mutant {
     /// Keeps the identity of a plugin whose open failed after the file was checked, so another
     /// file with that identity is refused as already loaded.
     KeepFailedIdentity,
-    /// Leaves one fingerprint item out of the comparison (`rustc_commit`, `target_features`
-    /// or `package_version`), as a loader that compares a summary of the build would.
+    /// Leaves one fingerprint item out of the comparison (`rustc_version`, `rustc_commit`,
+    /// `target`, `target_features`, `panic`, `package_version` or `package_hash`), as a loader
+    /// that compares a summary of the build would.
     IgnoreItem(&'static str),
+    /// Counts a shared package only the plugin declares as a difference.
+    PluginOnlyPackageDiffers,
+    /// Lets a plugin that declares no build ID pass a pinned build ID.
+    UndeclaredBuildIdPasses,
 }
 
 /// Every mutant with its name and the rule it breaks.
@@ -127,6 +132,32 @@ pub const ZOO: &[(&str, Mutant, &str)] = &[
         "ignore-package-version",
         Mutant::IgnoreItem("package_version"),
         "VER-2",
+    ),
+    (
+        "ignore-rustc-release",
+        Mutant::IgnoreItem("rustc_version"),
+        "VER-2",
+    ),
+    ("ignore-target", Mutant::IgnoreItem("target"), "VER-2"),
+    (
+        "ignore-panic-strategy",
+        Mutant::IgnoreItem("panic"),
+        "VER-2",
+    ),
+    (
+        "ignore-package-hash",
+        Mutant::IgnoreItem("package_hash"),
+        "VER-2",
+    ),
+    (
+        "plugin-only-package-differs",
+        Mutant::PluginOnlyPackageDiffers,
+        "VER-4",
+    ),
+    (
+        "undeclared-build-id-passes",
+        Mutant::UndeclaredBuildIdPasses,
+        "VER-10",
     ),
 ];
 
@@ -207,12 +238,28 @@ impl Loader for ZooLoader {
         {
             return Err(Error::already_loaded(path, &identity, owner));
         }
+        let blind = |item: &str| {
+            blind_host(self.inner.host(), path, item).map_or_else(
+                || self.inner.open(path),
+                |host| ReferenceLoader::with_host(host).open(path),
+            )
+        };
         let result = match self.mutant {
-            Some(Mutant::IgnoreItem(item)) => blind_host(self.inner.host(), path, item)
-                .map_or_else(
-                    || self.inner.open(path),
-                    |host| ReferenceLoader::with_host(host).open(path),
-                ),
+            Some(Mutant::IgnoreItem(item)) => blind(item),
+            Some(Mutant::UndeclaredBuildIdPasses) => blind("undeclared_build_id"),
+            Some(Mutant::PluginOnlyPackageDiffers) => {
+                match plugin_only_package(self.inner.host(), path) {
+                    Some(name) => Err(Error::version_mismatch(
+                        path,
+                        vec![plugspec::Difference {
+                            item: format!("package {name}"),
+                            plugin: "declared".into(),
+                            host: "(none)".into(),
+                        }],
+                    )),
+                    None => self.inner.open(path),
+                }
+            }
             _ => self.inner.open(path),
         };
         let plugin = match (self.mutant, result) {
@@ -349,16 +396,37 @@ fn blind_host(host: &HostConfig, path: &Path, item: &str) -> Option<HostConfig> 
     match item {
         "rustc_commit" => blind.build.rustc_commit = leak(plugin.build.rustc_commit),
         "target_features" => blind.build.target_features = leak(plugin.build.target_features),
-        "package_version" => {
+        "rustc_version" => blind.build.rustc_version = leak(plugin.build.rustc_version),
+        "target" => blind.build.target = leak(plugin.build.target),
+        "panic" => blind.build.panic = leak(plugin.build.panic),
+        "package_version" | "package_hash" => {
             for p in &mut blind.packages {
                 if let Some(theirs) = plugin.packages.iter().find(|q| q.name == p.name) {
-                    p.version = leak(theirs.version);
+                    if item == "package_version" {
+                        p.version = leak(theirs.version);
+                    } else {
+                        p.hash = leak(theirs.hash);
+                    }
                 }
             }
         }
+        "undeclared_build_id" if plugin.build_id.is_none() => blind.build_id = None,
         _ => return None,
     }
     (blind != *host).then_some(blind)
+}
+
+/// A shared package the plugin at `path` declares and the host does not (the mutant's bug: it
+/// counts as a difference, see [`Mutant::PluginOnlyPackageDiffers`]).
+fn plugin_only_package(host: &HostConfig, path: &Path) -> Option<String> {
+    let bytes = ReferenceLoader::inspect(path).ok()?;
+    let manifest = plugspec::abi::decode(&bytes).ok()?;
+    manifest
+        .fingerprint
+        .packages
+        .iter()
+        .find(|p| !host.packages.iter().any(|h| h.name == p.name))
+        .map(|p| p.name.to_string())
 }
 
 /// The identity the manifest in the file at `path` declares, if it has a readable one.
