@@ -663,6 +663,12 @@ pub struct Expect {
     /// The written type of the looked-up symbol.
     #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
     pub rust_type: Option<String>,
+    /// The looked-up symbol's size in bytes, as the loader reports it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<usize>,
+    /// The looked-up symbol's alignment in bytes, as the loader reports it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub align: Option<usize>,
     /// The lookup allocated this many times (needs capability `alloc_count`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allocations: Option<u64>,
@@ -720,6 +726,8 @@ impl Expect {
         f(self.differences.is_some(), "differences");
         f(self.kind.is_some(), "kind");
         f(self.rust_type.is_some(), "type");
+        f(self.size.is_some(), "size");
+        f(self.align.is_some(), "align");
         f(self.allocations.is_some(), "allocations");
         f(self.same_address_as.is_some(), "same_address_as");
         f(self.all_ok.is_some(), "all_ok");
@@ -778,6 +786,8 @@ fn applicable(op: &Op) -> &'static [&'static str] {
             "message_ends_with",
             "kind",
             "type",
+            "size",
+            "align",
             "allocations",
             "same_address_as",
         ],

@@ -357,6 +357,8 @@ impl<L: Loader> State<L> {
                                 kind: symbol.kind().as_str().to_string(),
                                 rust_type: symbol.rust_type().to_string(),
                                 same_address_as,
+                                size: Some(symbol.size()),
+                                align: Some(symbol.align()),
                             }),
                             allocations: counting.then_some(allocations),
                             ..Observation::default()

@@ -276,6 +276,23 @@ fn check_step(step: &Step, o: &Observation, run: &ChildRun, _i: usize) -> Result
             return Err(format!("expected the written type {t:?}, got {found:?}"));
         }
     }
+    for (want, found, what) in [
+        (x.size, o.symbol.as_ref().and_then(|s| s.size), "size"),
+        (
+            x.align,
+            o.symbol.as_ref().and_then(|s| s.align),
+            "alignment",
+        ),
+    ] {
+        if let Some(want) = want
+            && found != Some(want)
+        {
+            return Err(match found {
+                Some(f) => format!("expected the {what} {want}, the loader reports {f}"),
+                None => format!("expected the {what} {want}, the driver reported none"),
+            });
+        }
+    }
     if let Some(s) = &x.same_address_as {
         let same = o
             .symbol

@@ -117,6 +117,12 @@ pub struct ObservedSymbol {
     /// Earlier bound symbols with the same address.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub same_address_as: Vec<String>,
+    /// The size in bytes the loader reports for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<usize>,
+    /// The alignment in bytes the loader reports for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub align: Option<usize>,
 }
 
 /// A file discovery skipped.

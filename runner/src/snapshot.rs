@@ -156,6 +156,11 @@ fn outcome(case: &Case, i: usize, o: &Observation, n: &Normalizer) -> Vec<String
     }
     if let Some(sym) = &o.symbol {
         let mut s = format!("ok: {} {}", sym.kind, sym.rust_type);
+        let x = &case.steps[i].expect;
+        if x.size.is_some() || x.align.is_some() {
+            let n = |v: Option<usize>| v.map_or("?".to_string(), |v| v.to_string());
+            let _ = write!(s, " (size {}, align {})", n(sym.size), n(sym.align));
+        }
         if !sym.same_address_as.is_empty() {
             let _ = write!(s, " (same address as {})", sym.same_address_as.join(", "));
         }
