@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Mutation testing of the reference loader and the fingerprint comparison, with the conformance
+# suite as the only test: how many mutants of spec/src/loader/** and spec/src/fingerprint.rs does
+# `cargo test -p plugspec-runner --test reference` catch? Not part of .ci/run: a full run takes
+# about half an hour on two cores.
+#
+#   scripts/mutants.sh                  # every mutant; results in mutants.out/ (outcomes.json,
+#                                       # caught.txt, missed.txt, unviable.txt, timeout.txt)
+#   scripts/mutants.sh --list           # only list them (also checks the exclusions, below)
+#   scripts/mutants.sh --shard 0/4      # any further cargo-mutants options are passed on
+#
+# Mutants that no test of the contract can catch are excluded by scripts/mutants-exclude.txt: one
+# regular expression per line (matched against the mutant's name as `--list` shows it), then two
+# spaces, `# ` and the reason. Every exclusion must have a reason and must still match a mutant.
+# PLUGSPEC_MUTANTS_JOBS sets cargo-mutants' -j (default 1: each job builds the fixtures too).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+command -v cargo-mutants >/dev/null 2>&1 || cargo install --locked cargo-mutants
+
+scope=(--file 'spec/src/loader/**' --file spec/src/fingerprint.rs)
+exclusions=scripts/mutants-exclude.txt
+args=()
+all=$(cargo mutants --list "${scope[@]}")
+host_arch=$(rustc -vV | sed -n 's/^host: \([^-]*\)-.*/\1/p')
+while IFS= read -r line || [[ -n "$line" ]]; do
+  [[ -z "$line" || "$line" == \#* ]] && continue
+  re="${line%%  # *}"
+  reason="${line#*  # }"
+  if [[ "$re" == "$line" || -z "${reason// }" ]]; then
+    echo "$exclusions: an exclusion without a reason (\`<regex>  # <reason>\`): $line" >&2
+    exit 2
+  fi
+  # The host's own architecture arm is live here, so its mutant stays in.
+  [[ "$re" == *"\"$host_arch\""* ]] && continue
+  if ! grep -Eq -- "$re" <<<"$all"; then
+    echo "$exclusions: matches no mutant any more (the code moved or changed): $re" >&2
+    exit 2
+  fi
+  args+=(--exclude-re "$re")
+done < "$exclusions"
+
+# CI=true: a changed transcript fails the run, so a mutant that changes only a message is caught.
+export CI=true
+exec cargo mutants "${scope[@]}" "${args[@]}" \
+  --test-package plugspec-runner --cargo-arg=--test=reference \
+  --timeout 120 --build-timeout 900 -j "${PLUGSPEC_MUTANTS_JOBS:-1}" "$@"
