@@ -58,6 +58,12 @@ pub enum Mutant {
     PluginOnlyPackageDiffers,
     /// Lets a plugin that declares no build ID pass a pinned build ID.
     UndeclaredBuildIdPasses,
+    /// Ignores a pinned build ID altogether.
+    IgnoreBuildIdPin,
+    /// Counts a shared package only the host declares as a difference.
+    HostOnlyPackageDiffers,
+    /// Remembers `io` failures, so a path that became readable still fails.
+    CacheIoFailures,
 }
 
 /// Every mutant with its name and the rule it breaks.
@@ -159,6 +165,13 @@ pub const ZOO: &[(&str, Mutant, &str)] = &[
         Mutant::UndeclaredBuildIdPasses,
         "VER-10",
     ),
+    ("ignore-build-id-pin", Mutant::IgnoreBuildIdPin, "VER-10"),
+    (
+        "host-only-package-differs",
+        Mutant::HostOnlyPackageDiffers,
+        "VER-4",
+    ),
+    ("cache-io-failures", Mutant::CacheIoFailures, "CACHE-2"),
 ];
 
 /// The reference loader, or the mutant named by [`MUTANT_ENV`].
@@ -244,8 +257,28 @@ impl Loader for ZooLoader {
                 |host| ReferenceLoader::with_host(host).open(path),
             )
         };
+        static IO_FAILURES: Mutex<Vec<(PathBuf, Error)>> = Mutex::new(Vec::new());
+        if self.mutant == Some(Mutant::CacheIoFailures)
+            && let Some((_, e)) = IO_FAILURES.lock().unwrap().iter().find(|(p, _)| p == path)
+        {
+            return Err(e.clone());
+        }
         let result = match self.mutant {
             Some(Mutant::IgnoreItem(item)) => blind(item),
+            Some(Mutant::IgnoreBuildIdPin) => blind("build_id_pin"),
+            Some(Mutant::HostOnlyPackageDiffers) => {
+                match host_only_package(self.inner.host(), path) {
+                    Some(name) => Err(Error::version_mismatch(
+                        path,
+                        vec![plugspec::Difference {
+                            item: format!("package {name}"),
+                            plugin: "(none)".into(),
+                            host: "declared".into(),
+                        }],
+                    )),
+                    None => self.inner.open(path),
+                }
+            }
             Some(Mutant::UndeclaredBuildIdPasses) => blind("undeclared_build_id"),
             Some(Mutant::PluginOnlyPackageDiffers) => {
                 match plugin_only_package(self.inner.host(), path) {
@@ -309,6 +342,13 @@ impl Loader for ZooLoader {
                 {
                     FAILED.lock().unwrap().push((identity, canonical));
                 }
+                return Err(e);
+            }
+            (Some(Mutant::CacheIoFailures), Err(e)) if e.kind() == ErrorKind::Io => {
+                IO_FAILURES
+                    .lock()
+                    .unwrap()
+                    .push((path.to_path_buf(), e.clone()));
                 return Err(e);
             }
             (_, Err(e)) => return Err(e),
@@ -411,6 +451,7 @@ fn blind_host(host: &HostConfig, path: &Path, item: &str) -> Option<HostConfig> 
             }
         }
         "undeclared_build_id" if plugin.build_id.is_none() => blind.build_id = None,
+        "build_id_pin" => blind.build_id = None,
         _ => return None,
     }
     (blind != *host).then_some(blind)
@@ -427,6 +468,23 @@ fn plugin_only_package(host: &HostConfig, path: &Path) -> Option<String> {
         .iter()
         .find(|p| !host.packages.iter().any(|h| h.name == p.name))
         .map(|p| p.name.to_string())
+}
+
+/// A shared package the host declares and the plugin at `path` does not (the mutant's bug: it
+/// counts as a difference, see [`Mutant::HostOnlyPackageDiffers`]).
+fn host_only_package(host: &HostConfig, path: &Path) -> Option<String> {
+    let bytes = ReferenceLoader::inspect(path).ok()?;
+    let manifest = plugspec::abi::decode(&bytes).ok()?;
+    host.packages
+        .iter()
+        .find(|h| {
+            !manifest
+                .fingerprint
+                .packages
+                .iter()
+                .any(|p| p.name == h.name)
+        })
+        .map(|h| h.name.to_string())
 }
 
 /// The identity the manifest in the file at `path` declares, if it has a readable one.
