@@ -42,6 +42,11 @@ done < "$exclusions"
 
 # CI=true: a changed transcript fails the run, so a mutant that changes only a message is caught.
 export CI=true
+if [[ " $* " != *" --list "* ]]; then
+  # The baseline, here: cargo-mutants' own baseline run builds the mutated package's tests
+  # (plugspec) instead of --test-package's, and plugspec has no target `reference`.
+  cargo test -p plugspec-runner --test reference --locked
+fi
 exec cargo mutants "${scope[@]}" "${args[@]}" \
-  --test-package plugspec-runner --cargo-arg=--test=reference \
+  --test-package plugspec-runner --cargo-arg=--test=reference --baseline=skip \
   --timeout 120 --build-timeout 900 -j "${PLUGSPEC_MUTANTS_JOBS:-1}" "$@"
