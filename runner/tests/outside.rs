@@ -204,6 +204,43 @@ fn an_outside_crate_without_snapshots_gets_a_verdict_then_records_them() {
         "{output}"
     );
 
+    // Under nextest, what will not run is decided while listing: the cases ignored here are
+    // exactly the trials the binary lists as ignored (nextest shows them as SKIP).
+    let binary = output
+        .lines()
+        .find_map(|l| {
+            let (_, rest) = l.split_once("Running tests/conformance.rs (")?;
+            Some(krate.join(rest.strip_suffix(')')?))
+        })
+        .unwrap_or_else(|| panic!("which test binary ran?\n{output}"));
+    let list_ignored = |nextest: bool| {
+        let mut cmd = Command::new(&binary);
+        cmd.args(["--list", "--format", "terse", "--ignored"])
+            .current_dir(&krate)
+            .env("CARGO_MANIFEST_DIR", &krate)
+            .env_remove("NEXTEST_BINARY_ID");
+        if nextest {
+            cmd.env("NEXTEST_BINARY_ID", "my-loader::conformance");
+        }
+        let out = cmd.output().unwrap();
+        assert!(out.status.success(), "{out:?}");
+        let mut listed: Vec<String> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| l.strip_suffix(": test").map(str::to_string))
+            .collect();
+        listed.sort();
+        listed
+    };
+    let mut ignored: Vec<String> = report
+        .cases
+        .iter()
+        .filter(|c| c.status.outcome() == plugspec_runner::report::Outcome::Ignored)
+        .map(|c| c.trial.clone())
+        .collect();
+    ignored.sort();
+    assert_eq!(list_ignored(true), ignored);
+    assert!(list_ignored(false).is_empty());
+
     // 3. Accept the pending transcripts (what `cargo insta accept` does: rename them), and
     //    the CI run passes with the snapshots found in the crate's own directory.
     for p in &written {
