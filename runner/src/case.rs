@@ -134,10 +134,11 @@ impl Case {
         format!("{}-{}", self.id, self.slug)
     }
 
-    /// Whether any step needs a loaded plugin (such cases are ignored on refusing platforms
-    /// unless they say otherwise).
+    /// Whether any step needs a loaded plugin or a built fixture (such cases are ignored on
+    /// refusing platforms unless they say otherwise: a fixture there is no plugin, and reading
+    /// its manifest has nothing to read).
     pub fn loads(&self) -> bool {
-        self.steps.iter().any(|s| s.op.is_loader_op())
+        !self.fixtures.is_empty() || self.steps.iter().any(|s| s.op.is_loader_op())
     }
 }
 
