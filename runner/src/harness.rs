@@ -190,6 +190,7 @@ pub struct Harness<L> {
     json_report: Option<PathBuf>,
     markdown_report: Option<PathBuf>,
     implementation: Option<String>,
+    only_rules: Option<Vec<String>>,
     _loader: PhantomData<fn() -> L>,
 }
 
@@ -232,6 +233,7 @@ impl<L: Loader> Harness<L> {
             json_report: report_path_from_env("PLUGSPEC_REPORT_JSON"),
             markdown_report: report_path_from_env("PLUGSPEC_REPORT_MD"),
             implementation: None,
+            only_rules: None,
             _loader: PhantomData,
         }
     }
@@ -305,6 +307,14 @@ impl<L: Loader> Harness<L> {
     /// The implementation's name in the reports (default: the loader's Rust type name).
     pub fn implementation(mut self, name: impl Into<String>) -> Self {
         self.implementation = Some(name.into());
+        self
+    }
+
+    /// Runs only the cases tagged with at least one of `rules`; the others are reported as not
+    /// run. For a quick check of one rule (the mutant zoo runs each mutant against its rule's
+    /// cases only).
+    pub fn only_rules<S: Into<String>>(mut self, rules: impl IntoIterator<Item = S>) -> Self {
+        self.only_rules = Some(rules.into_iter().map(Into::into).collect());
         self
     }
 
@@ -429,7 +439,17 @@ impl<L: Loader> Harness<L> {
         let unprivileged_problem = run::unprivileged_user().and_then(|_| {
             run::unprivileged_problem(&run::scratch_root(context.registry.root()), &context.exe)
         });
-        let mut cases: Vec<&Case> = context.suite.cases.iter().collect();
+        let only_rules = self.only_rules;
+        let mut cases: Vec<&Case> = context
+            .suite
+            .cases
+            .iter()
+            .filter(|c| {
+                only_rules
+                    .as_ref()
+                    .is_none_or(|only| c.rules.iter().any(|r| only.contains(r)))
+            })
+            .collect();
         // Long cases first, so that parallel trials finish together.
         cases.sort_by_key(|c| std::cmp::Reverse(c.repeat));
         let trials = cases

@@ -13,6 +13,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
+use wait_timeout::ChildExt;
+
 use crate::case::Case;
 use crate::fixtures::Registry;
 use crate::protocol::{CHILD_ENV, Message, Observation, PROTOCOL_VERSION, Request};
@@ -22,6 +24,11 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The environment variable overriding the time limit, in seconds.
 pub const TIMEOUT_ENV: &str = "PLUGSPEC_CASE_TIMEOUT";
+
+/// The environment variable that gives each child `RUST_BACKTRACE=1` (off by default: a child
+/// whose plugin panics would otherwise spend hundreds of milliseconds symbolising a backtrace
+/// nobody reads). Any value other than empty, `0`, `false` or `off` turns it on.
+pub const BACKTRACE_ENV: &str = "PLUGSPEC_CHILD_BACKTRACE";
 
 /// How many bytes of the child's standard error a failure shows.
 const STDERR_TAIL: usize = 4000;
@@ -203,6 +210,14 @@ pub fn run_child(
         }
     };
     let mut command = Command::new(exe);
+    // Backtraces only when asked for (BACKTRACE_ENV), whatever the runner itself inherited.
+    command
+        .env_remove("RUST_BACKTRACE")
+        .env_remove("RUST_LIB_BACKTRACE");
+    if std::env::var(BACKTRACE_ENV).is_ok_and(|v| !matches!(v.as_str(), "" | "0" | "false" | "off"))
+    {
+        command.env("RUST_BACKTRACE", "1");
+    }
     command
         .env(CHILD_ENV, PROTOCOL_VERSION.to_string())
         .env(
@@ -260,28 +275,22 @@ pub fn run_child(
         }
         buf
     });
-    let deadline = started + timeout;
-    let mut pause = Duration::from_millis(1);
-    let status: Option<ExitStatus> = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break Some(status),
-            Ok(None) if Instant::now() >= deadline => {
+    // Block until the child exits or the limit passes (no polling).
+    let status: Option<ExitStatus> =
+        match child.wait_timeout(timeout.saturating_sub(started.elapsed())) {
+            Ok(Some(status)) => Some(status),
+            Ok(None) => {
                 let _ = child.kill();
                 let _ = child.wait();
-                break None;
-            }
-            Ok(None) => {
-                std::thread::sleep(pause);
-                pause = (pause * 2).min(Duration::from_millis(20));
+                None
             }
             Err(e) => {
                 run.problem = Some(format!("cannot wait for the child: {e}"));
                 let _ = child.kill();
                 let _ = child.wait();
-                break None;
+                None
             }
-        }
-    };
+        };
     let lines = out_reader.join().unwrap_or_default();
     let stderr = err_reader.join().unwrap_or_default();
     run.stderr_tail = tail(&String::from_utf8_lossy(&stderr), STDERR_TAIL);

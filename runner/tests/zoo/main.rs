@@ -4,9 +4,11 @@
 //! * the reference loader passes every case, and
 //! * every mutant fails at least one case tagged with the rule it breaks.
 //!
-//! Each run is this binary re-executed with `PLUGSPEC_ZOO_RUN` set: a whole harness run (whose
-//! cases run in their own children as usual) against the loader named by
-//! [`mutants::MUTANT_ENV`], writing its JSON report; this parent reads the reports. Prints the
+//! Each run is this binary re-executed with `PLUGSPEC_ZOO_RUN` set: a harness run (whose cases
+//! run in their own children as usual) against the loader named by [`mutants::MUTANT_ENV`],
+//! writing its JSON report; this parent reads the reports. The reference loader runs every case;
+//! a mutant runs only the cases tagged with the rule it breaks (the ones that must catch it),
+//! which keeps the zoo quick. Prints the
 //! mutant × rule table as Markdown (also written to `<target>/tmp/plugspec-zoo.md`). Run it alone
 //! with `cargo test -p plugspec-runner --test zoo`: one trial per loader (`zoo/reference`,
 //! `zoo/<mutant>`), so a filter (`-- zoo/lazy-init`), `--list` and nextest work;
@@ -136,7 +138,16 @@ fn main() {
         Harness::<ZooLoader>::new().run();
     }
     if std::env::var_os(RUN_ENV).is_some() {
-        Harness::<ZooLoader>::new()
+        // A mutant runs only against the cases of the rule it breaks: those are the ones that
+        // must catch it, and the whole suite per mutant would make the zoo slow.
+        let rule = std::env::var(MUTANT_ENV)
+            .ok()
+            .and_then(|m| ZOO.iter().find(|(n, _, _)| *n == m).map(|(_, _, r)| *r));
+        let mut harness = Harness::<ZooLoader>::new();
+        if let Some(rule) = rule {
+            harness = harness.only_rules([rule]);
+        }
+        harness
             .without_snapshots()
             // A mutant that hangs is caught by the time limit; keep it short here.
             .timeout(Duration::from_secs(5))
@@ -210,7 +221,8 @@ fn main() {
 }
 
 /// The mutant × rule table: one row per mutant, one column per rule any mutant breaks; a cell
-/// lists the cases tagged with that rule that failed against the mutant.
+/// lists the cases tagged with that rule that failed against the mutant (a mutant runs only the
+/// cases of its own rule, so other columns show cases tagged with both).
 fn markdown(outcomes: &[Outcome]) -> String {
     let mut rules: Vec<&str> = outcomes.iter().map(|o| o.rule).collect();
     rules.sort_by_key(|r| {
