@@ -40,6 +40,10 @@ while IFS= read -r line || [[ -n "$line" ]]; do
   args+=(--exclude-re "$re")
 done < "$exclusions"
 
+# --in-place (in a scratch clone whose target/ is warm: much faster than a cold copy) runs one job.
+jobs=(-j "${PLUGSPEC_MUTANTS_JOBS:-1}")
+[[ " $* " == *" --in-place "* ]] && jobs=()
+
 # CI=true: a changed transcript fails the run, so a mutant that changes only a message is caught.
 export CI=true
 if [[ " $* " != *" --list "* ]]; then
@@ -49,4 +53,4 @@ if [[ " $* " != *" --list "* ]]; then
 fi
 exec cargo mutants "${scope[@]}" "${args[@]}" \
   --test-package plugspec-runner --cargo-arg=--test=reference --baseline=skip \
-  --timeout 120 --build-timeout 900 -j "${PLUGSPEC_MUTANTS_JOBS:-1}" "$@"
+  --timeout 120 --build-timeout 900 "${jobs[@]}" "$@"
