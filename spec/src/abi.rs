@@ -26,6 +26,7 @@
 //! [`decode`] validates every byte of that: it never panics and never reads out of bounds, and
 //! says what is wrong and at which offset.
 
+use std::collections::HashSet;
 use std::fmt;
 
 use crate::contract::SymbolKind;
@@ -41,6 +42,9 @@ pub const DESCRIPTOR_SYMBOL: &str = "PLUGSPEC_PLUGIN";
 pub const SECTION_ELF: &str = ".plugspec";
 /// The manifest's section in Mach-O files (segment `__DATA`).
 pub const SECTION_MACHO: &str = "__plugspec";
+/// The longest manifest a loader reads (rule `VER-11`): 4 MiB, room for some 50,000 exports. A
+/// plugin whose manifest section is longer is refused as not a plugin before the section is read.
+pub const MAX_MANIFEST_LEN: usize = 4 << 20;
 /// The fixed header: magic, version, length, flags, API version.
 pub const HEADER_LEN: usize = 24;
 /// The most bytes of message an init or host-open outcome carries.
@@ -403,6 +407,12 @@ impl<'a> Reader<'a> {
 }
 
 /// Reads only the magic and ABI version: what a loader checks before anything else.
+///
+/// Returns the version the bytes declare, whatever it is: `Ok(v)` with `v != `[`ABI_VERSION`]
+/// for a manifest of a layout this crate does not know (a loader refuses it as
+/// `incompatible_abi`, rule `VER-5`, as [`decode`] does with [`ManifestError::UnknownVersion`]);
+/// `Err(`[`ManifestError::BadMagic`]`)` when the bytes are shorter than 12 or do not start with
+/// [`MAGIC`] (no manifest at all: `not_a_plugin`, rule `VER-6`). It validates nothing else.
 pub fn peek_version(bytes: &[u8]) -> Result<u32, ManifestError> {
     if bytes.len() < 12 || bytes[..8] != MAGIC {
         return Err(ManifestError::BadMagic);
@@ -456,6 +466,8 @@ pub fn decode(bytes: &[u8]) -> Result<Manifest<'_>, ManifestError> {
     let build_id = r.str("build ID")?;
     let package_count = r.count("package count", 12)?;
     let mut packages = Vec::with_capacity(package_count);
+    // VER-7: duplicate names are found by hashing, so decoding stays linear in the manifest.
+    let mut package_names = HashSet::with_capacity(package_count);
     for i in 0..package_count {
         let at = r.at;
         let p = PackageRecord {
@@ -463,10 +475,7 @@ pub fn decode(bytes: &[u8]) -> Result<Manifest<'_>, ManifestError> {
             version: r.str("package version")?,
             hash: r.str("package hash")?,
         };
-        if packages
-            .iter()
-            .any(|q: &PackageRecord<'_>| q.name == p.name)
-        {
+        if !package_names.insert(p.name) {
             return Err(ManifestError::Corrupt {
                 offset: at,
                 what: format!("package {} is listed twice", p.name),
@@ -485,6 +494,7 @@ pub fn decode(bytes: &[u8]) -> Result<Manifest<'_>, ManifestError> {
     }
     let symbol_count = r.count("symbol count", 18)?;
     let mut symbols: Vec<SymbolRecord<'_>> = Vec::with_capacity(symbol_count);
+    let mut symbol_names = HashSet::with_capacity(symbol_count);
     for _ in 0..symbol_count {
         let at = r.at;
         let kind = match r.u8("symbol kind")? {
@@ -515,7 +525,7 @@ pub fn decode(bytes: &[u8]) -> Result<Manifest<'_>, ManifestError> {
                 what: "empty symbol name".into(),
             });
         }
-        if symbols.iter().any(|s| s.name == name) {
+        if !symbol_names.insert(name) {
             return Err(ManifestError::Corrupt {
                 offset: at + 2,
                 what: format!("symbol {name} is listed twice"),

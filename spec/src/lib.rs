@@ -17,6 +17,7 @@
 //! | which targets load plugins | [`platform`] |
 //! | loading a directory of plugins, failing soft | [`discovery`] |
 //! | the reference loader (feature `loader`, on by default) | `loader` ([`ReferenceLoader`]) |
+//! | a plugin's manifest read from its file, nothing mapped (feature `loader`) | [`read_manifest`] |
 //!
 //! ## For host authors
 //!
@@ -56,5 +57,7 @@ pub mod sdk;
 pub use contract::{Loader, Plugin, Symbol, SymbolKind};
 pub use error::{Difference, Error, ErrorKind};
 pub use fingerprint::{HostConfig, Package};
+#[cfg(feature = "loader")]
+pub use loader::read::{ManifestFile, read_manifest};
 #[cfg(feature = "loader")]
 pub use loader::{LoadedPlugin, ReferenceLoader};

@@ -1,17 +1,14 @@
 //! Everything the reference loader learns from the file before mapping it (rules `OPEN-*` on
 //! resolution, `VER-*` on reading the manifest from the file).
 //!
-//! The path is resolved (through `/proc/self/fd` on Linux, else `realpath`), the file must be a regular file (a FIFO would block the
-//! dynamic loader forever), and the manifest is read out of its section with the `object` crate
+//! The path is resolved (through `/proc/self/fd` on Linux, else `realpath`), the file must be a
+//! regular file (a FIFO would block the dynamic loader forever), and the manifest is read out of
+//! its section (`read`)
 //! without mapping or running anything.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use object::read::ReadCache;
-use object::{Object, ObjectKind, ObjectSection};
-
-use crate::abi;
 use crate::error::Error;
 
 /// Resolves `given` to a canonical absolute path: the cache key.
@@ -147,83 +144,6 @@ fn open_nonblocking(path: &Path) -> std::io::Result<File> {
     File::open(path)
 }
 
-/// What the file itself says it is built for, beside its manifest.
-pub(crate) struct FileFacts {
-    /// The manifest bytes from the plugspec section.
-    pub(crate) manifest: Vec<u8>,
-    /// The machine the object file is built for.
-    pub(crate) architecture: object::Architecture,
-    /// Whether the object file is little-endian.
-    pub(crate) little_endian: bool,
-}
-
-/// Reads the manifest bytes out of the file's plugspec section, without mapping the file.
-///
-/// A file that is not an object file, not a shared library, or has no plugspec section is not a
-/// plugin; the message says which.
-pub(crate) fn read_manifest(given: &Path, canonical: &Path, file: File) -> Result<Vec<u8>, Error> {
-    read_facts(given, canonical, file).map(|facts| facts.manifest)
-}
-
-/// [`read_manifest`], plus the architecture and byte order of the object file.
-pub(crate) fn read_facts(given: &Path, canonical: &Path, file: File) -> Result<FileFacts, Error> {
-    let len = file.metadata().map(|m| m.len()).map_err(|e| {
-        Error::io(
-            given,
-            format_args!("cannot stat {}: {e}", canonical.display()),
-        )
-    })?;
-    let shown = canonical.display();
-    if len == 0 {
-        return Err(Error::not_a_plugin(given, format_args!("{shown} is empty")));
-    }
-    let cache = ReadCache::new(file);
-    let object = object::File::parse(&cache).map_err(|e| {
-        Error::not_a_plugin(
-            given,
-            format_args!("{shown} is not an ELF or Mach-O shared library ({e})"),
-        )
-    })?;
-    match object.kind() {
-        ObjectKind::Dynamic => {}
-        ObjectKind::Executable => {
-            return Err(Error::not_a_plugin(
-                given,
-                format_args!("{shown} is an executable, not a shared library"),
-            ));
-        }
-        other => {
-            return Err(Error::not_a_plugin(
-                given,
-                format_args!("{shown} is an object file of kind {other:?}, not a shared library"),
-            ));
-        }
-    }
-    let section = object
-        .section_by_name(abi::SECTION_ELF)
-        .or_else(|| object.section_by_name(abi::SECTION_MACHO))
-        .ok_or_else(|| {
-            Error::not_a_plugin(
-                given,
-                format_args!(
-                    "{shown} has no plugspec manifest (no {} section): it was not built with the plugspec SDK",
-                    abi::SECTION_ELF
-                ),
-            )
-        })?;
-    let data = section.data().map_err(|e| {
-        Error::not_a_plugin(
-            given,
-            format_args!("cannot read the manifest section of {shown}: {e}"),
-        )
-    })?;
-    Ok(FileFacts {
-        manifest: data.to_vec(),
-        architecture: object.architecture(),
-        little_endian: object.is_little_endian(),
-    })
-}
-
 /// The machine this process runs on, as the `object` crate names it (`None` where it has no
 /// name for it: then the check is skipped).
 fn host_architecture() -> Option<object::Architecture> {
@@ -252,7 +172,7 @@ fn host_architecture() -> Option<object::Architecture> {
 pub(crate) fn check_machine(
     given: &Path,
     canonical: &Path,
-    facts: &FileFacts,
+    facts: &super::read::ManifestFile,
 ) -> Result<(), Error> {
     let host_little = cfg!(target_endian = "little");
     let machine_differs = host_architecture().is_some_and(|host| host != facts.architecture);

@@ -21,6 +21,8 @@ mod faults;
 mod file;
 mod init;
 mod os;
+/// Reading a plugin's manifest from its file ([`read_manifest`](crate::read_manifest)).
+pub mod read;
 
 #[doc(hidden)]
 pub use faults::Fault;
@@ -162,11 +164,7 @@ impl ReferenceLoader {
     /// Reads and validates a plugin's manifest from the file, without mapping it or running any
     /// of its code (for `plugspec inspect`). Decode the bytes with [`abi::decode`].
     pub fn inspect(path: &Path) -> Result<Vec<u8>, Error> {
-        let canonical = file::resolve(path)?;
-        let file = file::open_regular(path, &canonical)?;
-        let bytes = file::read_manifest(path, &canonical, file)?;
-        decode(path, &bytes)?;
-        Ok(bytes)
+        read::read_manifest(path).map(|file| file.bytes)
     }
 
     /// Whether this loader's host would accept the plugin at `path`, judged from the file alone
@@ -175,14 +173,14 @@ impl ReferenceLoader {
     pub fn check(&self, path: &Path) -> Result<Vec<u8>, Error> {
         let canonical = file::resolve(path)?;
         let file = file::open_regular(path, &canonical)?;
-        let facts = file::read_facts(path, &canonical, file)?;
-        let manifest = decode(path, &facts.manifest)?;
+        let facts = read::read_file(path, &canonical, &file)?;
+        let manifest = decode(path, &facts.bytes)?;
         let differences = fingerprint::compare(&manifest.fingerprint, &self.host);
         if !differences.is_empty() {
             return Err(Error::version_mismatch(path, differences));
         }
         file::check_machine(path, &canonical, &facts)?;
-        Ok(facts.manifest)
+        Ok(facts.bytes)
     }
 
     /// Steps 4 to 7 for a path this thread has claimed.
@@ -191,8 +189,8 @@ impl ReferenceLoader {
         if self.fault == Some(Fault::MapBeforeCheck) {
             os::map(given, canonical, true)?;
         }
-        let facts = file::read_facts(given, canonical, file)?;
-        let bytes = &facts.manifest;
+        let facts = read::read_file(given, canonical, &file)?;
+        let bytes = &facts.bytes;
         let manifest = decode(given, bytes)?;
         let differences = fingerprint::compare(&manifest.fingerprint, &self.host);
         if !differences.is_empty() && self.fault != Some(Fault::SkipFingerprint) {
@@ -205,7 +203,7 @@ impl ReferenceLoader {
             return Err(Error::already_loaded(given, manifest.identity, &owner));
         }
         let identity = manifest.identity.to_string();
-        let mapped = match self.map_checked(given, canonical, bytes) {
+        let mapped = match self.map_checked(given, canonical, bytes, &manifest) {
             Ok(mapped) => mapped,
             Err(e) => {
                 // Nothing of the plugin ran: the identity may be loaded from another file later.
@@ -253,6 +251,7 @@ impl ReferenceLoader {
         given: &Path,
         canonical: &Path,
         file_manifest: &[u8],
+        decoded: &abi::Manifest<'_>,
     ) -> Result<(&'static abi::PluginDescriptor, abi::Manifest<'static>), Error> {
         let mapped = os::map(given, canonical, self.fault != Some(Fault::NoNodelete))?;
         let shown = canonical.display();
@@ -294,7 +293,8 @@ impl ReferenceLoader {
                 ),
             ));
         }
-        let manifest = decode(given, mapped_manifest)?;
+        // Decoded once, from the file's bytes: the mapped bytes are the same bytes.
+        let manifest = rebase(decoded, file_manifest, mapped_manifest);
         if descriptor.export_count != manifest.symbols.len()
             || (descriptor.exports.is_null() && descriptor.export_count != 0)
         {
@@ -356,6 +356,53 @@ fn decode<'a>(given: &Path, bytes: &'a [u8]) -> Result<abi::Manifest<'a>, Error>
         ManifestError::UnknownVersion(v) => Error::incompatible_abi(given, v, abi::ABI_VERSION),
         other => Error::not_a_plugin(given, other),
     })
+}
+
+/// `decoded` (borrowing from `from`) re-pointed at `to`, a byte-for-byte copy of `from`: the
+/// manifest decoded from the file's bytes, as borrowed from the mapped library's own.
+fn rebase<'t>(decoded: &abi::Manifest<'_>, from: &[u8], to: &'t [u8]) -> abi::Manifest<'t> {
+    debug_assert_eq!(from, to);
+    let base = from.as_ptr() as usize;
+    let moved = |s: &str| -> &'t str {
+        let at = s.as_ptr() as usize - base;
+        // SAFETY: `s` was decoded from `from` (it lies inside it, as valid UTF-8), and `to` holds
+        // the same bytes (compared by the caller), so the same range of `to` is the same UTF-8.
+        unsafe { std::str::from_utf8_unchecked(&to[at..at + s.len()]) }
+    };
+    let fp = &decoded.fingerprint;
+    abi::Manifest {
+        identity: moved(decoded.identity),
+        fingerprint: crate::fingerprint::Fingerprint {
+            build: crate::fingerprint::BuildInfo {
+                rustc_version: moved(fp.build.rustc_version),
+                rustc_commit: moved(fp.build.rustc_commit),
+                target: moved(fp.build.target),
+                target_features: moved(fp.build.target_features),
+                panic: moved(fp.build.panic),
+            },
+            packages: fp
+                .packages
+                .iter()
+                .map(|p| crate::fingerprint::PackageRecord {
+                    name: moved(p.name),
+                    version: moved(p.version),
+                    hash: moved(p.hash),
+                })
+                .collect(),
+            api_version: fp.api_version,
+            build_id: fp.build_id.map(moved),
+        },
+        symbols: decoded
+            .symbols
+            .iter()
+            .map(|r| abi::SymbolRecord {
+                name: moved(r.name),
+                rust_type: moved(r.rust_type),
+                ..*r
+            })
+            .collect(),
+        has_init: decoded.has_init,
+    }
 }
 
 fn exports(descriptor: &'static abi::PluginDescriptor) -> &'static [abi::Export] {

@@ -1,0 +1,432 @@
+//! Reading a plugin's manifest out of its file with a handful of bounded reads, never mapping or
+//! running anything (rules `VER-8`, `VER-11`, `ERR-4`).
+//!
+//! ELF: the file header, the section header table, the section-name table and the manifest
+//! section. Mach-O: the header with its load commands, then the manifest section. Each read is
+//! checked against the file's length and a cap before anything is allocated, so a crafted header
+//! that claims gigabytes costs nothing. The header types and their endian-aware accessors are the
+//! `object` crate's.
+
+use std::fs::File;
+use std::path::Path;
+
+use object::elf;
+use object::macho;
+use object::read::elf::{FileHeader, SectionHeader};
+use object::read::macho::{MachHeader, Section as _, Segment as _};
+use object::{Architecture, Endianness};
+
+use crate::abi;
+use crate::error::Error;
+
+/// At most this many bytes of section or load-command table are read (ELF: 65,536 section
+/// headers of 64 bytes; Mach-O: far beyond any real `sizeofcmds`).
+const MAX_TABLE_LEN: u64 = 4 << 20;
+
+/// What the file says about itself beside the manifest: what the loader checks against the host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManifestFile {
+    /// The manifest bytes, exactly as stored in the file's plugspec section.
+    pub bytes: Vec<u8>,
+    /// The machine the object file is built for (`Architecture::Unknown` if `object` has no name
+    /// for it).
+    pub architecture: Architecture,
+    /// Whether the object file is little-endian.
+    pub little_endian: bool,
+    /// Whether the object file is 64-bit.
+    pub is_64: bool,
+}
+
+impl ManifestFile {
+    /// Decodes the manifest (already validated by [`read_manifest`]): see [`abi::decode`].
+    pub fn decode(&self) -> Result<abi::Manifest<'_>, abi::ManifestError> {
+        abi::decode(&self.bytes)
+    }
+}
+
+/// Reads and validates a plugin's manifest from the file at `path`, without mapping the file or
+/// running any of its code: what a loader checks before it maps anything (`VER-8`, `INIT-9`).
+///
+/// The reads are bounded (`VER-11`: a manifest section longer than [`abi::MAX_MANIFEST_LEN`]
+/// is refused before it is read). Errors are the ones the conformance suite expects from `open`:
+/// `not_found` for a path that does not resolve, `not_a_plugin` for anything that is not a
+/// shared library (ELF `ET_DYN` or Mach-O `MH_DYLIB`/`MH_BUNDLE`) with a valid plugspec manifest
+/// (or is not a regular file), `incompatible_abi` for a manifest of an unknown layout version,
+/// `io` when the file cannot be read. The machine and byte order are reported, not judged: see
+/// [`ManifestFile::architecture`].
+///
+/// ```no_run
+/// let file = plugspec::read_manifest("plugins/libadder.so".as_ref())?;
+/// let manifest = file.decode().expect("validated by read_manifest");
+/// println!("{} exports {} symbols", manifest.identity, manifest.symbols.len());
+/// # Ok::<(), plugspec::Error>(())
+/// ```
+pub fn read_manifest(path: &Path) -> Result<ManifestFile, Error> {
+    let canonical = super::file::resolve(path)?;
+    let file = super::file::open_regular(path, &canonical)?;
+    let facts = read_file(path, &canonical, &file)?;
+    super::decode(path, &facts.bytes)?;
+    Ok(facts)
+}
+
+/// Reads the manifest bytes and header facts through `file` (already checked to be a regular
+/// file). Does not decode the manifest.
+pub(crate) fn read_file(
+    given: &Path,
+    canonical: &Path,
+    file: &File,
+) -> Result<ManifestFile, Error> {
+    let len = file.metadata().map(|m| m.len()).map_err(|e| {
+        Error::io(
+            given,
+            format_args!("cannot stat {}: {e}", canonical.display()),
+        )
+    })?;
+    let r = Reader {
+        given,
+        canonical,
+        file,
+        len,
+    };
+    if len == 0 {
+        return Err(r.not_a_plugin(format_args!("{} is empty", canonical.display())));
+    }
+    let head = r.read(0, 64.min(len), "the file header")?;
+    let head = head.bytes();
+    if head.starts_with(&elf::ELFMAG) {
+        // e_ident[EI_CLASS], the byte after the magic.
+        match head.get(4).map(|c| elf::FileClass(*c)) {
+            Some(elf::ELFCLASS64) => r.elf::<elf::FileHeader64<Endianness>>(head),
+            Some(elf::ELFCLASS32) => r.elf::<elf::FileHeader32<Endianness>>(head),
+            _ => Err(r.not_object("unknown ELF class")),
+        }
+    } else {
+        let magic = head.get(..4).map(|m| [m[0], m[1], m[2], m[3]]);
+        match magic.map(u32::from_le_bytes) {
+            Some(macho::MH_MAGIC_64 | macho::MH_CIGAM_64) => {
+                r.macho::<macho::MachHeader64<Endianness>>()
+            }
+            Some(macho::MH_MAGIC | macho::MH_CIGAM) => r.macho::<macho::MachHeader32<Endianness>>(),
+            _ => Err(r.not_object("Unknown file magic")),
+        }
+    }
+}
+
+/// Bytes read from the file into 8-byte-aligned storage, so `object`'s header types can be
+/// borrowed from them.
+struct Aligned {
+    words: Vec<u64>,
+    len: usize,
+}
+
+impl Aligned {
+    fn bytes(&self) -> &[u8] {
+        &object::pod::bytes_of_slice(&self.words)[..self.len]
+    }
+}
+
+struct Reader<'a> {
+    given: &'a Path,
+    canonical: &'a Path,
+    file: &'a File,
+    len: u64,
+}
+
+impl Reader<'_> {
+    fn not_a_plugin(&self, what: impl std::fmt::Display) -> Error {
+        Error::not_a_plugin(self.given, what)
+    }
+
+    fn not_object(&self, why: impl std::fmt::Display) -> Error {
+        self.not_a_plugin(format_args!(
+            "{} is not an ELF or Mach-O shared library ({why})",
+            self.canonical.display()
+        ))
+    }
+
+    /// Reads `len` bytes at `offset`, refusing (before allocating) a range past the end of the
+    /// file.
+    fn read(&self, offset: u64, len: u64, what: &str) -> Result<Aligned, Error> {
+        let end = offset.checked_add(len).filter(|end| *end <= self.len);
+        let Some(_) = end else {
+            return Err(self.not_a_plugin(format_args!(
+                "{} is truncated or corrupt: {what} ({len} bytes at offset {offset}) lies past its end ({} bytes)",
+                self.canonical.display(),
+                self.len
+            )));
+        };
+        // The range lies inside the file, and every caller caps `len` below `MAX_TABLE_LEN` or
+        // `MAX_MANIFEST_LEN`, so this allocation is bounded.
+        let n = len as usize;
+        let mut words = vec![0u64; n.div_ceil(8)];
+        let buf = &mut object::pod::bytes_of_slice_mut(&mut words)[..n];
+        read_exact_at(self.file, buf, offset).map_err(|e| {
+            Error::io(
+                self.given,
+                format_args!("cannot read {}: {e}", self.canonical.display()),
+            )
+        })?;
+        Ok(Aligned { words, len: n })
+    }
+
+    fn capped(&self, len: u64, cap: u64, what: &str) -> Result<u64, Error> {
+        if len > cap {
+            return Err(self.not_a_plugin(format_args!(
+                "{}: {what} is {len} bytes, more than the {cap} a plugin may have",
+                self.canonical.display()
+            )));
+        }
+        Ok(len)
+    }
+
+    fn no_manifest(&self) -> Error {
+        self.not_a_plugin(format_args!(
+            "{} has no plugspec manifest (no {} section): it was not built with the plugspec SDK",
+            self.canonical.display(),
+            abi::SECTION_ELF
+        ))
+    }
+
+    fn manifest(&self, offset: u64, size: u64) -> Result<Vec<u8>, Error> {
+        // VER-11: the cap is checked before anything is read or allocated.
+        let size = self.capped(size, abi::MAX_MANIFEST_LEN as u64, "its manifest section")?;
+        let data = self.read(offset, size, "the manifest section")?;
+        Ok(data.bytes().to_vec())
+    }
+
+    fn elf<H: FileHeader<Endian = Endianness>>(&self, head: &[u8]) -> Result<ManifestFile, Error> {
+        let header = H::parse(head).map_err(|e| self.not_object(e))?;
+        let endian = header.endian().map_err(|e| self.not_object(e))?;
+        let shown = self.canonical.display();
+        match header.e_type(endian) {
+            elf::ET_DYN => {}
+            elf::ET_EXEC => {
+                return Err(self.not_a_plugin(format_args!(
+                    "{shown} is an executable, not a shared library"
+                )));
+            }
+            elf::ET_REL => return Err(self.wrong_kind("Relocatable")),
+            elf::ET_CORE => return Err(self.wrong_kind("Core")),
+            other => {
+                return Err(self.wrong_kind(format_args!(
+                    "{:#x} (read {})",
+                    other.0,
+                    if header.is_little_endian() {
+                        "little-endian"
+                    } else {
+                        "big-endian"
+                    }
+                )));
+            }
+        }
+        let shoff: u64 = header.e_shoff(endian).into();
+        let entsize = std::mem::size_of::<H::SectionHeader>() as u64;
+        if shoff == 0 {
+            return Err(self.no_manifest());
+        }
+        if u64::from(header.e_shentsize(endian)) != entsize {
+            return Err(self.not_object("Invalid ELF section header entry size"));
+        }
+        let first = self.read(shoff, entsize, "the section header table")?;
+        let first = self.section_headers::<H>(&first, 1)?;
+        let mut count = u64::from(header.e_shnum(endian));
+        if count == 0 {
+            // More than 0xff00 sections: the count is in the first header's sh_size.
+            count = first[0].sh_size(endian).into();
+        }
+        let table_len = self.capped(
+            count.saturating_mul(entsize),
+            MAX_TABLE_LEN,
+            "its section header table",
+        )?;
+        let table = self.read(shoff, table_len, "the section header table")?;
+        let sections = self.section_headers::<H>(&table, count as usize)?;
+        let mut names_index = u32::from(header.e_shstrndx(endian).0);
+        if names_index == u32::from(elf::SHN_XINDEX.0) {
+            names_index = first[0].sh_link(endian);
+        }
+        let names = sections
+            .get(names_index as usize)
+            .ok_or_else(|| self.not_object("Invalid ELF e_shstrndx"))?;
+        let names_len: u64 = names.sh_size(endian).into();
+        let names_len = self.capped(names_len, MAX_TABLE_LEN, "its section name table")?;
+        let names = self.read(
+            names.sh_offset(endian).into(),
+            names_len,
+            "the section name table",
+        )?;
+        let names = names.bytes();
+        let wanted = abi::SECTION_ELF.as_bytes();
+        let section = sections.iter().find(|s| {
+            let at = s.sh_name(endian) as usize;
+            names
+                .get(at..)
+                .and_then(|rest| rest.split(|b| *b == 0).next())
+                .is_some_and(|name| name == wanted)
+        });
+        let Some(section) = section else {
+            return Err(self.no_manifest());
+        };
+        if section.sh_type(endian) == elf::SHT_NOBITS {
+            return Err(self.not_a_plugin(format_args!(
+                "the {} section of {shown} holds no bytes in the file",
+                abi::SECTION_ELF
+            )));
+        }
+        let bytes = self.manifest(
+            section.sh_offset(endian).into(),
+            section.sh_size(endian).into(),
+        )?;
+        let is_64 = header.is_type_64();
+        Ok(ManifestFile {
+            bytes,
+            architecture: elf_architecture(header.e_machine(endian), is_64),
+            little_endian: header.is_little_endian(),
+            is_64,
+        })
+    }
+
+    fn section_headers<'d, H: FileHeader>(
+        &self,
+        data: &'d Aligned,
+        count: usize,
+    ) -> Result<&'d [H::SectionHeader], Error> {
+        // The buffer is 8-byte aligned and exactly `count` headers long (checked by the read),
+        // so this cannot fail; it is an error all the same rather than a panic.
+        object::pod::slice_from_bytes::<H::SectionHeader>(data.bytes(), count)
+            .map(|(headers, _)| headers)
+            .map_err(|()| self.not_object("Invalid ELF section header table"))
+    }
+
+    fn wrong_kind(&self, kind: impl std::fmt::Display) -> Error {
+        self.not_a_plugin(format_args!(
+            "{} is an object file of kind {kind}, not a shared library",
+            self.canonical.display()
+        ))
+    }
+
+    fn macho<H: MachHeader<Endian = Endianness>>(&self) -> Result<ManifestFile, Error> {
+        let header_len = std::mem::size_of::<H>() as u64;
+        let head = self.read(0, header_len, "the Mach-O header")?;
+        let header = H::parse(head.bytes(), 0).map_err(|e| self.not_object(e))?;
+        let endian = header.endian().map_err(|e| self.not_object(e))?;
+        let shown = self.canonical.display();
+        match header.filetype(endian) {
+            macho::MH_DYLIB | macho::MH_BUNDLE => {}
+            macho::MH_EXECUTE => {
+                return Err(self.not_a_plugin(format_args!(
+                    "{shown} is an executable, not a shared library"
+                )));
+            }
+            macho::MH_OBJECT => return Err(self.wrong_kind("Relocatable")),
+            macho::MH_CORE => return Err(self.wrong_kind("Core")),
+            other => return Err(self.wrong_kind(format_args!("{:#x}", other.0))),
+        }
+        let commands_len = self.capped(
+            header.sizeofcmds(endian).into(),
+            MAX_TABLE_LEN,
+            "its load command table",
+        )?;
+        let all = self.read(0, header_len + commands_len, "the load command table")?;
+        let all = all.bytes();
+        let header = H::parse(all, 0).map_err(|e| self.not_object(e))?;
+        let mut commands = header
+            .load_commands(endian, all, 0)
+            .map_err(|e| self.not_object(e))?;
+        let mut found = None;
+        while let Some(command) = commands.next().map_err(|e| self.not_object(e))? {
+            let Some((segment, section_data)) =
+                H::Segment::from_command(command).map_err(|e| self.not_object(e))?
+            else {
+                continue;
+            };
+            let sections = segment
+                .sections(endian, section_data)
+                .map_err(|e| self.not_object(e))?;
+            if let Some(s) = sections
+                .iter()
+                .find(|s| s.name() == abi::SECTION_MACHO.as_bytes())
+            {
+                found = Some((u64::from(s.offset(endian)), s.size(endian).into()));
+                break;
+            }
+        }
+        let Some((offset, size)) = found else {
+            return Err(self.no_manifest());
+        };
+        let bytes = self.manifest(offset, size)?;
+        let is_64 = header.is_type_64();
+        Ok(ManifestFile {
+            bytes,
+            architecture: macho_architecture(header.cputype(endian)),
+            little_endian: header.is_little_endian(),
+            is_64,
+        })
+    }
+}
+
+/// `object`'s name for an ELF machine (the subset plugspec's platforms run on).
+fn elf_architecture(machine: elf::Machine, is_64: bool) -> Architecture {
+    use Architecture as A;
+    match (machine, is_64) {
+        (elf::EM_X86_64, true) => A::X86_64,
+        (elf::EM_X86_64, false) => A::X86_64_X32,
+        (elf::EM_386, _) => A::I386,
+        (elf::EM_AARCH64, true) => A::Aarch64,
+        (elf::EM_AARCH64, false) => A::Aarch64_Ilp32,
+        (elf::EM_ARM, _) => A::Arm,
+        (elf::EM_RISCV, true) => A::Riscv64,
+        (elf::EM_RISCV, false) => A::Riscv32,
+        (elf::EM_PPC64, _) => A::PowerPc64,
+        (elf::EM_PPC, _) => A::PowerPc,
+        (elf::EM_S390, _) => A::S390x,
+        (elf::EM_LOONGARCH, true) => A::LoongArch64,
+        (elf::EM_MIPS, true) => A::Mips64,
+        (elf::EM_MIPS, false) => A::Mips,
+        (elf::EM_SPARCV9, _) => A::Sparc64,
+        _ => A::Unknown,
+    }
+}
+
+/// `object`'s name for a Mach-O CPU type.
+fn macho_architecture(cpu: macho::CpuType) -> Architecture {
+    use Architecture as A;
+    match cpu {
+        macho::CPU_TYPE_X86_64 => A::X86_64,
+        macho::CPU_TYPE_X86 => A::I386,
+        macho::CPU_TYPE_ARM64 => A::Aarch64,
+        macho::CPU_TYPE_ARM64_32 => A::Aarch64_Ilp32,
+        macho::CPU_TYPE_ARM => A::Arm,
+        macho::CPU_TYPE_POWERPC64 => A::PowerPc64,
+        macho::CPU_TYPE_POWERPC => A::PowerPc,
+        _ => A::Unknown,
+    }
+}
+
+#[cfg(unix)]
+fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+    std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
+}
+
+#[cfg(windows)]
+fn read_exact_at(file: &File, mut buf: &mut [u8], mut offset: u64) -> std::io::Result<()> {
+    use std::os::windows::fs::FileExt;
+    while !buf.is_empty() {
+        match file.seek_read(buf, offset)? {
+            0 => return Err(std::io::ErrorKind::UnexpectedEof.into()),
+            n => {
+                buf = &mut buf[n..];
+                offset += n as u64;
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(not(any(unix, windows)))]
+fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut file = file;
+    file.seek(SeekFrom::Start(offset))?;
+    file.read_exact(buf)
+}
