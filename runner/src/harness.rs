@@ -215,7 +215,7 @@ impl<L> std::fmt::Debug for Harness<L> {
 }
 
 impl<L: Loader> Harness<L> {
-    /// The shipped cases and fixtures, snapshots in `<crate>/tests/snapshots/plugspec/<os>/`, the time
+    /// The shipped cases and fixtures, snapshots in `<crate>/tests/snapshots/plugspec/`, the time
     /// limit from `$PLUGSPEC_CASE_TIMEOUT` (default 30 s), report files from
     /// `$PLUGSPEC_REPORT_JSON` and `$PLUGSPEC_REPORT_MD` (paths; none by default).
     pub fn new() -> Self {

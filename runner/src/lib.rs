@@ -34,7 +34,7 @@
 //! package, which this runner is built against too — plus what a case's `[host]` requires.
 //!
 //! * **Snapshots**: each case's transcript (steps, outcomes, error kinds, messages, values,
-//!   paths normalised) is an insta snapshot in `<your crate>/tests/snapshots/plugspec/<os>/`.
+//!   paths normalised) is an insta snapshot in `<your crate>/tests/snapshots/plugspec/` (one set for every OS).
 //!   A snapshot never decides conformance: a new or changed one is a separate outcome per case
 //!   (`snapshot: new` / `snapshot: changed`) in every report. Without `CI` they are written as
 //!   `.snap.new` for `cargo insta review` and the exit status follows the verdicts alone; with

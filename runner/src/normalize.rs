@@ -1,7 +1,10 @@
 //! Making observed text machine-independent for snapshots: the case's scratch directory becomes
 //! `<CASE>`, the fixture build directories `<FIXTURES>`, the fixture sources `<FIXTURES-SRC>`,
 //! source hashes `#<HASH>`, and the host's toolchain and target `<RUSTC>`, `<COMMIT>`,
-//! `<TARGET>`.
+//! `<TARGET>`. The operating system's own wording is hidden too, so that one snapshot per case
+//! serves Linux, macOS and Windows: the native library extension (`.so`, `.dylib`, `.dll`)
+//! becomes `.$DLL`, as cases write it, and the dynamic loader's message (`dlerror`'s text) after
+//! "the dynamic loader refused it: " becomes `<LOADER-MESSAGE>`.
 
 use std::path::Path;
 
@@ -9,6 +12,8 @@ use std::path::Path;
 #[derive(Debug, Clone, Default)]
 pub struct Normalizer {
     replacements: Vec<(String, String)>,
+    /// The native library extension without the dot (`so`, `dylib`, `dll`), or `""`.
+    library_extension: &'static str,
 }
 
 impl Normalizer {
@@ -33,6 +38,7 @@ impl Normalizer {
         if !build.target_features.is_empty() {
             n.add(build.target_features, "<TARGET-FEATURES>");
         }
+        n.library_extension = plugspec::platform::current().library_extension;
         n
     }
 
@@ -53,8 +59,57 @@ impl Normalizer {
                 out = out.replace(from.as_str(), to);
             }
         }
+        let out = hide_loader_message(&out);
+        let out = hide_library_extension(&out, self.library_extension);
         escape_controls(&hide_hashes(&out))
     }
+}
+
+/// What the reference loader writes before the dynamic loader's own message.
+const LOADER_REFUSED: &str = "the dynamic loader refused it: ";
+
+/// The dynamic loader's message (up to the end of its line) as `<LOADER-MESSAGE>`: `dlerror`
+/// words the same refusal differently on glibc, musl, macOS and FreeBSD.
+fn hide_loader_message(s: &str) -> String {
+    if !s.contains(LOADER_REFUSED) {
+        return s.to_string();
+    }
+    let mut out = String::with_capacity(s.len());
+    for (i, line) in s.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        match line.find(LOADER_REFUSED) {
+            Some(at) => {
+                out.push_str(&line[..at + LOADER_REFUSED.len()]);
+                out.push_str("<LOADER-MESSAGE>");
+            }
+            None => out.push_str(line),
+        }
+    }
+    out
+}
+
+/// `.ext` at the end of a file name (after a name character, before anything but a name
+/// character) as `.$DLL`, the placeholder cases use for the native library extension.
+fn hide_library_extension(s: &str, ext: &str) -> String {
+    if ext.is_empty() {
+        return s.to_string();
+    }
+    let dotted = format!(".{ext}");
+    let is_name = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(at) = rest.find(&dotted) {
+        let after = &rest[at + dotted.len()..];
+        let ends_name = rest[..at].chars().next_back().is_some_and(is_name)
+            && !after.chars().next().is_some_and(is_name);
+        out.push_str(&rest[..at]);
+        out.push_str(if ends_name { ".$DLL" } else { &dotted });
+        rest = after;
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Control characters (other than tab and line feed) written as `\u{..}`, so that a transcript
@@ -107,8 +162,28 @@ mod tests {
             Path::new("/src/fixtures"),
         );
         assert_eq!(
-            n.apply("/tmp/x/OPN-0001-1/a.so /tmp/x/fixtures/debug 0.1.0 #0123456789abcdef;"),
-            "<CASE>/a.so <FIXTURES>/fixtures/debug 0.1.0 #<HASH>;"
+            n.apply("/tmp/x/OPN-0001-1/a.txt /tmp/x/fixtures/debug 0.1.0 #0123456789abcdef;"),
+            "<CASE>/a.txt <FIXTURES>/fixtures/debug 0.1.0 #<HASH>;"
         );
+    }
+
+    #[test]
+    fn library_extensions_become_the_placeholder() {
+        assert_eq!(
+            hide_library_extension("a.dylib, lib-x.dylib.1 .dylib x.dylibs x.dylib", "dylib"),
+            "a.$DLL, lib-x.$DLL.1 .dylib x.dylibs x.$DLL"
+        );
+        assert_eq!(hide_library_extension("a.so", ""), "a.so");
+    }
+
+    #[test]
+    fn the_dynamic_loaders_wording_is_hidden() {
+        assert_eq!(
+            hide_loader_message(
+                "open: the dynamic loader refused it: x.so: undefined symbol: f\nnext line"
+            ),
+            "open: the dynamic loader refused it: <LOADER-MESSAGE>\nnext line"
+        );
+        assert_eq!(hide_loader_message("no message"), "no message");
     }
 }

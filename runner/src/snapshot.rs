@@ -6,11 +6,11 @@
 //! only place message text is recorded: cases match on error kinds.
 //!
 //! Snapshots are named after the case (`OPN-0003-byte-copy-already-loaded.snap`) and live in
-//! `<CARGO_MANIFEST_DIR>/tests/snapshots/plugspec/<os>/` of the crate under test, one directory
-//! per operating system (`linux`, `macos`, `freebsd`, `windows`, …): the operating system's
-//! loader words its refusals differently and libraries are named differently, so a transcript is
-//! only comparable with one recorded on the same system. (The directory is read at run time;
-//! cargo sets `CARGO_MANIFEST_DIR` for test binaries; the current directory otherwise.)
+//! `<CARGO_MANIFEST_DIR>/tests/snapshots/plugspec/` of the crate under test, one set for every
+//! operating system: the normaliser hides what the system words or names its own way (the
+//! library extension, the dynamic loader's message), so a transcript recorded on Linux is
+//! compared on macOS and Windows too. (The directory is read at run time; cargo sets `CARGO_MANIFEST_DIR` for test binaries; the
+//! current directory otherwise.)
 //!
 //! A snapshot never decides a verdict: [`compare`] gives a [`SnapshotOutcome`] of its own
 //! (`matched`, `new`, `changed`), reported beside the case's outcome. It prints nothing and
@@ -31,17 +31,15 @@ use crate::normalize::Normalizer;
 use crate::protocol::{Observation, ObservedError};
 use crate::run::ChildRun;
 
-/// The default snapshot directory: `<CARGO_MANIFEST_DIR or .>/tests/snapshots/plugspec/<os>`,
-/// where `<os>` is this platform's [`OsFamily`](plugspec::platform::OsFamily) name.
+/// The default snapshot directory: `<CARGO_MANIFEST_DIR or .>/tests/snapshots/plugspec`, one
+/// set for every operating system.
 pub fn default_dir() -> PathBuf {
     let base = std::env::var_os("CARGO_MANIFEST_DIR")
         .map(PathBuf::from)
         .or_else(|| std::env::current_dir().ok())
         .unwrap_or_else(|| PathBuf::from("."));
-    base.join("tests")
-        .join("snapshots")
-        .join("plugspec")
-        .join(plugspec::platform::current().os.as_str())
+    // One set for every operating system: the normaliser hides the OS's own wording.
+    base.join("tests").join("snapshots").join("plugspec")
 }
 
 /// One step of a transcript.
