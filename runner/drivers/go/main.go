@@ -124,7 +124,7 @@ type observation struct {
 	Threads      []threadObservation `json:"threads,omitempty"`
 	Mapped       *bool               `json:"mapped,omitempty"`
 	Found        *bool               `json:"found,omitempty"`
-	Lines        []string            `json:"lines,omitempty"`
+	Lines        *[]string           `json:"lines,omitempty"`
 	DurationUs   int64               `json:"duration_us"`
 }
 
@@ -142,9 +142,6 @@ var errorKinds = []struct{ substring, kind string }{
 	{"file too short", "not_a_plugin"},
 	{"invalid ELF header", "not_a_plugin"},
 	{"cannot dynamically load", "not_a_plugin"},
-	{"wrong ELF class", "incompatible_target"},
-	{"ELF file data encoding not little-endian", "incompatible_target"},
-	{"ELF file data encoding not big-endian", "incompatible_target"},
 	{"undefined symbol", "missing_export"},
 }
 
@@ -269,8 +266,10 @@ func readVariable(v plugin.Symbol) (int32, error) {
 	switch p := v.(type) {
 	case *int32:
 		return atomic.LoadInt32(p), nil
+	case *atomic.Int32:
+		return p.Load(), nil
 	default:
-		return 0, fmt.Errorf("the driver reads only int32 variables, not %T", v)
+		return 0, fmt.Errorf("the driver reads only int32 and atomic.Int32 variables, not %T", v)
 	}
 }
 
@@ -389,6 +388,12 @@ func (s *state) step(o op) (obs observation, err error) {
 				atomic.StoreInt32(p, v)
 				return obs, nil
 			}
+		case *atomic.Int32:
+			var v int32
+			if o.Value != nil && json.Unmarshal(o.Value, &v) == nil {
+				p.Store(v)
+				return obs, nil
+			}
 		case *func() int32:
 			if o.HostFn != nil {
 				r := *o.HostFn
@@ -396,7 +401,7 @@ func (s *state) step(o op) (obs observation, err error) {
 				return obs, nil
 			}
 		}
-		return obs, fmt.Errorf("the driver writes int32 values and func() int32 host functions, not into a %T", v)
+		return obs, fmt.Errorf("the driver writes int32 and atomic.Int32 values and func() int32 host functions, not into a %T", v)
 	case "drop":
 		// Go has no unload: dropping a handle only forgets its name.
 		kept := s.plugins[:0]
@@ -433,12 +438,13 @@ func (s *state) step(o op) (obs observation, err error) {
 			return obs, errors.New("PLUGSPEC_INIT_LOG is not set")
 		}
 		text, _ := os.ReadFile(path)
-		obs.Lines = []string{}
+		lines := []string{}
 		for _, l := range strings.Split(string(text), "\n") {
 			if l != "" {
-				obs.Lines = append(obs.Lines, l)
+				lines = append(lines, l)
 			}
 		}
+		obs.Lines = &lines
 	case "sleep":
 		time.Sleep(time.Duration(o.Ms) * time.Millisecond)
 	default:
