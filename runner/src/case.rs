@@ -132,6 +132,7 @@ impl Case {
             area: String::new(),
             title: "the driver's hello".into(),
             rules: Vec::new(),
+            clauses: Vec::new(),
             platforms: Vec::new(),
             requires: Vec::new(),
             repeat: 1,
