@@ -516,7 +516,7 @@ impl Op {
     /// The driver capability the operation needs, if any (`drop`, `env` and `sleep` need none).
     pub fn needs(&self) -> Option<&'static str> {
         Some(match self {
-            Op::Open { .. } | Op::OpenConcurrent { .. } => "open",
+            Op::Open { .. } | Op::OpenConcurrent { .. } | Op::OpenEach { .. } => "open",
             Op::Lookup { .. } => "lookup",
             Op::Call { .. } => "call",
             Op::Read { .. } => "read",

@@ -55,6 +55,7 @@ var capabilities = []string{"open", "lookup", "call", "read", "write", "init_log
 type op struct {
 	Op            string          `json:"op"`
 	Path          *string         `json:"path"`
+	Paths         []string        `json:"paths"`
 	As            *string         `json:"as"`
 	Threads       int             `json:"threads"`
 	ReadAfter     *string         `json:"read_after"`
@@ -303,6 +304,8 @@ func (s *state) step(o op) (obs observation, err error) {
 			return obs, errors.New("open_concurrent without a path")
 		}
 		return s.openConcurrent(*o.Path, o.Threads, o.As, o.ReadAfter)
+	case "open_each":
+		return s.openEach(o.Paths), nil
 	case "lookup":
 		if o.Type != nil {
 			return obs, errors.New("typed lookup: Go's plugin package has none (capability typed_lookup)")
@@ -511,6 +514,37 @@ func (s *state) openConcurrent(path string, threads int, as, readAfter *string) 
 		s.bind(as, first)
 	}
 	return obs, nil
+}
+
+// openEach opens each path on its own goroutine (and OS thread), all released together.
+func (s *state) openEach(paths []string) observation {
+	var obs observation
+	plugins := make([]*plugin.Plugin, len(paths))
+	errs := make([]*observedError, len(paths))
+	var ready, start, done sync.WaitGroup
+	ready.Add(len(paths))
+	start.Add(1)
+	done.Add(len(paths))
+	for i, path := range paths {
+		go func(i int, path string) {
+			defer done.Done()
+			runtime.LockOSThread()
+			ready.Done()
+			start.Wait()
+			plugins[i], errs[i] = openObserved(path)
+		}(i, path)
+	}
+	ready.Wait()
+	start.Done()
+	done.Wait()
+	for i := range paths {
+		same := plugins[i] != nil && plugins[0] != nil && plugins[i] == plugins[0]
+		obs.Threads = append(obs.Threads, threadObservation{Error: errs[i], SameAsFirst: same})
+		if obs.Error == nil && errs[i] != nil {
+			obs.Error = errs[i]
+		}
+	}
+	return obs
 }
 
 func isMapped(path string) (bool, error) {
