@@ -124,6 +124,25 @@ pub struct Case {
 }
 
 impl Case {
+    /// The request of no steps that asks a driver for its `hello` ([`crate::run::probe`]).
+    pub fn probe() -> Case {
+        Case {
+            id: "PROBE".into(),
+            slug: "hello".into(),
+            area: String::new(),
+            title: "the driver's hello".into(),
+            rules: Vec::new(),
+            clauses: Vec::new(),
+            platforms: Vec::new(),
+            requires: Vec::new(),
+            repeat: 1,
+            host: HostSpec::default(),
+            steps: Vec::new(),
+            fixtures: BTreeSet::new(),
+            file: PathBuf::new(),
+        }
+    }
+
     /// The trial name: `<area>/<ID>-<slug>`.
     pub fn trial_name(&self) -> String {
         format!("{}/{}-{}", self.area, self.id, self.slug)
@@ -139,6 +158,55 @@ impl Case {
     /// its manifest has nothing to read).
     pub fn loads(&self) -> bool {
         !self.fixtures.is_empty() || self.steps.iter().any(|s| s.op.is_loader_op())
+    }
+
+    /// The driver capabilities ([`crate::protocol::DRIVER_CAPABILITIES`]) this case needs:
+    /// those of its operations, of its `[host]` table, and the ones it `requires`. A driver
+    /// lacking one reports the case as not applicable.
+    pub fn needs(&self) -> BTreeSet<&'static str> {
+        let mut needs: BTreeSet<&'static str> =
+            self.steps.iter().filter_map(|s| s.op.needs()).collect();
+        for step in &self.steps {
+            match &step.op {
+                Op::Lookup {
+                    rust_type: Some(_), ..
+                } => {
+                    needs.insert("typed_lookup");
+                }
+                Op::Truncate {
+                    section,
+                    section_header,
+                    ..
+                }
+                | Op::Patch {
+                    section,
+                    section_header,
+                    ..
+                } if section.is_some() || section_header.is_some() => {
+                    needs.insert("elf_sections");
+                    // The manifest's own section exists only in plugspec plugins.
+                    if [section, section_header]
+                        .iter()
+                        .any(|s| s.as_deref() == Some(plugspec::abi::SECTION_ELF))
+                    {
+                        needs.insert("manifest");
+                    }
+                }
+                _ => {}
+            }
+        }
+        if self.host != HostSpec::default() {
+            needs.insert("host_context");
+        }
+        for r in &self.requires {
+            if let Some((c, _)) = crate::protocol::DRIVER_CAPABILITIES
+                .iter()
+                .find(|(c, _)| c == r)
+            {
+                needs.insert(c);
+            }
+        }
+        needs
     }
 }
 
@@ -445,6 +513,24 @@ pub enum Op {
 }
 
 impl Op {
+    /// The driver capability the operation needs, if any (`drop`, `env` and `sleep` need none).
+    pub fn needs(&self) -> Option<&'static str> {
+        Some(match self {
+            Op::Open { .. } | Op::OpenConcurrent { .. } | Op::OpenEach { .. } => "open",
+            Op::Lookup { .. } => "lookup",
+            Op::Call { .. } => "call",
+            Op::Read { .. } => "read",
+            Op::Write { .. } => "write",
+            Op::Drop { .. } | Op::Env { .. } | Op::Sleep { .. } => return None,
+            Op::InitLog {} => "init_log",
+            Op::Mapped { .. } => "mapped",
+            Op::Global { .. } => "global",
+            Op::Discover { .. } => "discovery",
+            Op::Inspect { .. } | Op::AlterManifest { .. } => "manifest",
+            _ => "files",
+        })
+    }
+
     /// The `op` name.
     pub fn name(&self) -> &'static str {
         match self {

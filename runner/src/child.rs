@@ -113,6 +113,8 @@ fn serve<L: Loader>(mut out: Box<dyn Write>) -> Result<(), String> {
             protocol: PROTOCOL_VERSION,
             driver: format!("plugspec-runner {}", env!("CARGO_PKG_VERSION")),
             loader: std::any::type_name::<L>().to_string(),
+            capabilities: rust_capabilities(),
+            kit: Some(crate::protocol::RUST_KIT.to_string()),
         },
     )?;
     let mut state = State::<L> {
@@ -139,6 +141,17 @@ fn serve<L: Loader>(mut out: Box<dyn Write>) -> Result<(), String> {
         }
     }
     send(&mut *out, &Message::Done)
+}
+
+/// The capabilities the Rust driver announces: all of them, `alloc_count` only when the
+/// counting allocator is installed.
+pub fn rust_capabilities() -> Vec<String> {
+    crate::protocol::DRIVER_CAPABILITIES
+        .iter()
+        .map(|(c, _)| *c)
+        .filter(|c| *c != "alloc_count" || crate::alloc::is_counting())
+        .map(str::to_string)
+        .collect()
 }
 
 struct State<L: Loader> {

@@ -36,14 +36,59 @@ pub enum Source {
         /// The `.c` file.
         source: PathBuf,
     },
+    /// A package of a fixture kit's Go module, built with `go build -buildmode=<buildmode>`.
+    Go {
+        /// The module's directory (holding `go.mod`).
+        module: PathBuf,
+        /// The package directory, relative to the module.
+        dir: String,
+        /// `plugin` or `c-shared`.
+        buildmode: String,
+    },
+}
+
+/// A fixture kit's `kit.toml` (see `conformance/kits/go/kit.toml`).
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KitFile {
+    format: String,
+    fixtures: BTreeMap<String, KitFixture>,
+    #[serde(default)]
+    names: BTreeMap<String, String>,
+    #[serde(default)]
+    identities: BTreeMap<String, String>,
+    #[serde(default)]
+    types: BTreeMap<String, String>,
+    #[serde(default)]
+    packages: BTreeMap<String, String>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KitFixture {
+    dir: String,
+    #[serde(default)]
+    module: Option<String>,
+    #[serde(default)]
+    buildmode: Option<String>,
 }
 
 /// Every fixture that exists, found by reading `fixtures/` (nothing is built).
 #[derive(Debug, Clone, Default)]
 pub struct Catalog {
-    /// The `fixtures/` directory.
+    /// The `fixtures/` directory (or the kit's directory).
     pub dir: PathBuf,
     fixtures: BTreeMap<String, Source>,
+    /// The kit's name: `plugspec` for the Rust kit, else its `format`.
+    kit: Option<String>,
+    /// Case-level symbol names → the kit's names (empty: the same).
+    names: BTreeMap<String, String>,
+    /// The kit's identities → case-level identities (empty: the same).
+    identities: BTreeMap<String, String>,
+    /// The kit's written types → case-level written types (empty: the same).
+    types: BTreeMap<String, String>,
+    /// The kit's shared package names → case-level package names (empty: the same).
+    packages: BTreeMap<String, String>,
 }
 
 impl Catalog {
@@ -51,7 +96,7 @@ impl Catalog {
     pub fn scan(dir: &Path) -> Result<Catalog, String> {
         let mut catalog = Catalog {
             dir: dir.to_path_buf(),
-            fixtures: BTreeMap::new(),
+            ..Catalog::default()
         };
         let root = dir.join("Cargo.toml");
         if !root.is_file() {
@@ -121,6 +166,89 @@ impl Catalog {
         Ok(())
     }
 
+    /// Reads a fixture kit's `kit.toml` (nothing is built): its fixtures are packages of Go
+    /// modules in the kit's directory, its name mapping goes both ways.
+    pub fn scan_kit(dir: &Path) -> Result<Catalog, String> {
+        let file = dir.join("kit.toml");
+        let text = std::fs::read_to_string(&file)
+            .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+        let kit: KitFile =
+            toml::from_str(&text).map_err(|e| format!("{}: {}", file.display(), e.message()))?;
+        let mut fixtures = BTreeMap::new();
+        for (name, f) in kit.fixtures {
+            let buildmode = f.buildmode.unwrap_or_else(|| "plugin".into());
+            if buildmode != "plugin" && buildmode != "c-shared" {
+                return Err(format!(
+                    "{}: fixture {name}: buildmode {buildmode:?} is neither \"plugin\" nor \"c-shared\"",
+                    file.display()
+                ));
+            }
+            fixtures.insert(
+                name,
+                Source::Go {
+                    module: dir.join(f.module.as_deref().unwrap_or(".")),
+                    dir: f.dir,
+                    buildmode,
+                },
+            );
+        }
+        Ok(Catalog {
+            dir: dir.to_path_buf(),
+            fixtures,
+            kit: Some(kit.format),
+            names: kit.names,
+            identities: kit.identities,
+            types: kit.types,
+            packages: kit.packages,
+        })
+    }
+
+    /// The kit's name ([`crate::protocol::RUST_KIT`] for `fixtures/`).
+    pub fn kit(&self) -> &str {
+        self.kit.as_deref().unwrap_or(crate::protocol::RUST_KIT)
+    }
+
+    /// The kit's name for a case-level symbol name. A name that is only some export's kit
+    /// name (`Add`, where the case-level export is `add`) names nothing in the cases' terms:
+    /// it is looked up as `_Add`, which no kit exports (Go exports no name starting with `_`).
+    pub fn symbol_name(&self, name: &str) -> String {
+        match self.names.get(name) {
+            Some(kit_name) => kit_name.clone(),
+            None if self.names.values().any(|v| v == name) => format!("_{name}"),
+            None => name.to_string(),
+        }
+    }
+
+    /// The case-level identity for an identity the kit's loader reports.
+    pub fn case_identity<'a>(&'a self, identity: &'a str) -> &'a str {
+        self.identities
+            .get(identity)
+            .map_or(identity, String::as_str)
+    }
+
+    /// A loader's message with the kit's identities replaced by the case-level ones.
+    pub fn case_message(&self, message: &str) -> String {
+        let mut message = message.to_string();
+        for (kit, case) in &self.identities {
+            message = message.replace(kit.as_str(), case);
+        }
+        message
+    }
+
+    /// A version-mismatch difference (`package <name>`) with the kit's package name replaced by
+    /// the case-level one.
+    pub fn case_difference(&self, difference: &str) -> String {
+        match difference.strip_prefix("package ") {
+            Some(p) => format!("package {}", self.packages.get(p).map_or(p, String::as_str)),
+            None => difference.to_string(),
+        }
+    }
+
+    /// The case-level written type for a type the kit's driver reports.
+    pub fn case_type<'a>(&'a self, ty: &'a str) -> &'a str {
+        self.types.get(ty).map_or(ty, String::as_str)
+    }
+
     /// Whether a fixture of this name exists.
     pub fn contains(&self, name: &str) -> bool {
         self.fixtures.contains_key(name)
@@ -143,6 +271,9 @@ impl Catalog {
             Source::C { .. } if cargo::c_compiler().is_none() => Some(format!(
                 "fixture {name} needs a C compiler (set CC or put cc on PATH)"
             )),
+            Source::Go { .. } if go_binary().is_none() => Some(format!(
+                "fixture {name} needs Go (set GO or put go on PATH)"
+            )),
             _ => None,
         }
     }
@@ -155,6 +286,7 @@ impl Catalog {
         );
         Some(match self.fixtures.get(name)? {
             Source::Cargo { lib, .. } => format!("{prefix}{lib}.{ext}"),
+            Source::Go { .. } => format!("{prefix}fx_{}.{ext}", name.replace('-', "_")),
             Source::C { source } => {
                 format!("{prefix}{}.{ext}", source.file_stem()?.to_string_lossy())
             }
@@ -237,7 +369,37 @@ impl Registry {
                     .cloned()
                     .ok_or_else(|| format!("no artifact for {name}"))
             }
+            Source::Go {
+                module,
+                dir,
+                buildmode,
+            } => self.go_artifact(name, module, dir, buildmode),
         }
+    }
+
+    /// Builds a Go fixture into `<root>/go/` (once per process).
+    fn go_artifact(
+        &self,
+        name: &str,
+        module: &Path,
+        dir: &str,
+        buildmode: &str,
+    ) -> Result<PathBuf, String> {
+        let file = self
+            .catalog
+            .file_name(name)
+            .ok_or_else(|| format!("unknown fixture {name:?}"))?;
+        let out = self.root.join("go").join(file);
+        let slot = self.slot(&out);
+        let built = slot.get_or_init(|| {
+            build_go(module, dir, buildmode, &out, &self.root.join("go"))
+                .map(|p| BTreeMap::from([(name.to_string(), p)]))
+        });
+        let built = built.as_ref().map_err(Clone::clone)?;
+        built
+            .get(name)
+            .cloned()
+            .ok_or_else(|| format!("no artifact for {name}"))
     }
 
     /// Copies the artifacts of `names` into `dir` (under their own file names) and returns the
@@ -285,4 +447,62 @@ pub fn target_dir() -> PathBuf {
         }
     }
     std::env::temp_dir().join("plugspec-target")
+}
+
+/// The Go toolchain: `$GO`, else `go` on `PATH`, else Debian's `golang-1.19-go`.
+pub fn go_binary() -> Option<PathBuf> {
+    if let Some(go) = std::env::var_os("GO") {
+        return Some(PathBuf::from(go));
+    }
+    let on_path = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|d| d.join("go"))
+            .find(|p| p.is_file())
+    });
+    on_path.or_else(|| {
+        let debian = PathBuf::from("/usr/lib/go-1.19/bin/go");
+        debian.is_file().then_some(debian)
+    })
+}
+
+/// `go build -buildmode=<buildmode> -o <out> ./<package>` in the module `module`, with the Go
+/// build cache and module path under `work` (so that a clean clone needs nothing else). The
+/// compiler's output is in the error.
+pub fn build_go(
+    module: &Path,
+    package: &str,
+    buildmode: &str,
+    out: &Path,
+    work: &Path,
+) -> Result<PathBuf, String> {
+    let go = go_binary().ok_or("Go is not installed (set GO or put go on PATH)")?;
+    std::fs::create_dir_all(work).map_err(|e| format!("cannot create {}: {e}", work.display()))?;
+    let mut command = std::process::Command::new(&go);
+    command
+        .current_dir(module)
+        .args(["build", &format!("-buildmode={buildmode}"), "-o"])
+        .arg(out)
+        .arg(format!("./{package}"))
+        .env("CGO_ENABLED", "1")
+        .env("GOFLAGS", "-mod=mod")
+        .env("GO111MODULE", "on")
+        .env("GOTOOLCHAIN", "local");
+    if std::env::var_os("GOCACHE").is_none() {
+        command.env("GOCACHE", work.join("gocache"));
+    }
+    if std::env::var_os("GOPATH").is_none() {
+        command.env("GOPATH", work.join("gopath"));
+    }
+    let output = command
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", go.display()))?;
+    if !output.status.success() {
+        return Err(format!(
+            "go build -buildmode={buildmode} ./{package} in {} failed ({}):\n{}",
+            module.display(),
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    Ok(out.to_path_buf())
 }

@@ -191,6 +191,7 @@ pub struct Harness<L> {
     markdown_report: Option<PathBuf>,
     implementation: Option<String>,
     only_rules: Option<Vec<String>>,
+    driver: Option<(run::Driver, Option<PathBuf>)>,
     _loader: PhantomData<fn() -> L>,
 }
 
@@ -234,6 +235,7 @@ impl<L: Loader> Harness<L> {
             markdown_report: report_path_from_env("PLUGSPEC_REPORT_MD"),
             implementation: None,
             only_rules: None,
+            driver: None,
             _loader: PhantomData,
         }
     }
@@ -304,6 +306,21 @@ impl<L: Loader> Harness<L> {
         self
     }
 
+    /// Runs the cases in another driver of the protocol (`runner/PROTOCOL.md`) instead of this
+    /// binary's Rust driver: one fresh process of `driver` per case run, with its plugins from
+    /// the fixture kit in `kit` (a directory with a `kit.toml`; `None`: the Rust kit). The
+    /// driver's `hello` names the implementation in the reports and says what it can do; a case
+    /// needing more is not applicable. Snapshots are not compared (they are the Rust driver's
+    /// transcripts).
+    pub fn driver(mut self, driver: run::Driver, kit: Option<PathBuf>) -> Self {
+        self.snapshots = Err(format!(
+            "driver {}: the snapshots are the Rust driver's transcripts",
+            driver.display()
+        ));
+        self.driver = Some((driver, kit));
+        self
+    }
+
     /// The implementation's name in the reports (default: the loader's Rust type name).
     pub fn implementation(mut self, name: impl Into<String>) -> Self {
         self.implementation = Some(name.into());
@@ -353,11 +370,8 @@ impl<L: Loader> Harness<L> {
         let report_on = self.report && !under_nextest();
         let snapshots_off = self.snapshots.clone().err();
         let files = (self.json_report.clone(), self.markdown_report.clone());
-        let implementation = self
-            .implementation
-            .clone()
-            .unwrap_or_else(|| std::any::type_name::<L>().to_string());
-        let (trials, context) = match self.prepare() {
+        let implementation = self.implementation.clone();
+        let (trials, context) = match self.prepare(args.list) {
             Ok((trials, context)) => (trials, Some(context)),
             Err(problem) => (
                 vec![Trial::test("conformance/suite-is-valid", move || {
@@ -382,6 +396,7 @@ impl<L: Loader> Harness<L> {
                 (None, why) => Snapshots::off(why.unwrap_or_default()),
             };
             print_snapshot_notes(&notes, &snapshots);
+            let implementation = implementation.unwrap_or_else(|| c.info.loader.clone());
             Report::build(&c.suite, &c.coverage, &results, &implementation, snapshots)
         });
         if report_on && let Some(r) = &report {
@@ -401,7 +416,7 @@ impl<L: Loader> Harness<L> {
     }
 
     /// Loads everything a run needs (without building) and makes the trials.
-    fn prepare(self) -> Result<(Vec<Trial>, Arc<Context>), String> {
+    fn prepare(self, listing: bool) -> Result<(Vec<Trial>, Arc<Context>), String> {
         let catalog = Catalog::scan(&self.fixtures_dir)?;
         let suite = load_suite(&self.cases_dir, &catalog).map_err(|errors| {
             format!(
@@ -418,17 +433,66 @@ impl<L: Loader> Harness<L> {
             Some(path) => KnownFailures::load(path, &suite)?,
             None => KnownFailures::default(),
         };
-        let exe = std::env::current_exe()
-            .map_err(|e| format!("cannot find the running binary to re-execute: {e}"))?;
+        let root = target_dir().join("plugspec-fixtures");
+        let (driver, kit, info) = match &self.driver {
+            None => {
+                let exe = std::env::current_exe()
+                    .map_err(|e| format!("cannot find the running binary to re-execute: {e}"))?;
+                let info = run::DriverInfo {
+                    driver: format!("plugspec-runner {}", env!("CARGO_PKG_VERSION")),
+                    loader: std::any::type_name::<L>().to_string(),
+                    capabilities: child::rust_capabilities(),
+                    kit: Some(crate::protocol::RUST_KIT.to_string()),
+                };
+                let driver = run::Driver {
+                    program: exe,
+                    args: Vec::new(),
+                };
+                (driver, catalog, info)
+            }
+            Some((driver, kit_dir)) => {
+                let kit = match kit_dir {
+                    Some(dir) => Catalog::scan_kit(dir)?,
+                    None => catalog,
+                };
+                // Listing starts no process: every case is listed as if it applied.
+                let info = if listing {
+                    run::DriverInfo {
+                        driver: driver.display(),
+                        loader: driver.display(),
+                        capabilities: crate::protocol::DRIVER_CAPABILITIES
+                            .iter()
+                            .map(|(c, _)| c.to_string())
+                            .collect(),
+                        kit: Some(kit.kit().to_string()),
+                    }
+                } else {
+                    let dir = run::scratch_root(&root).join("probe");
+                    let info = run::probe(driver, &dir, self.timeout)?;
+                    let _ = std::fs::remove_dir_all(&dir);
+                    info
+                };
+                if info.kit.as_deref() != Some(kit.kit()) {
+                    return Err(format!(
+                        "the driver {} uses the fixture kit {:?}, the runner was given the kit {:?}",
+                        driver.display(),
+                        info.kit.as_deref().unwrap_or("(none)"),
+                        kit.kit()
+                    ));
+                }
+                (driver.clone(), kit, info)
+            }
+        };
         let context = Arc::new(Context {
-            registry: Registry::new(catalog, target_dir().join("plugspec-fixtures")),
+            registry: Registry::new(kit, root),
+            info,
             suite,
             coverage,
             known,
             snapshots: self.snapshots.ok(),
             fixtures_src: self.fixtures_dir,
             timeout: self.timeout,
-            exe,
+            driver,
             results: Mutex::new(Vec::new()),
             notes: Mutex::new(Vec::new()),
             cases_dir: self.cases_dir,
@@ -437,7 +501,10 @@ impl<L: Loader> Harness<L> {
         let counting = crate::alloc::is_counting();
         let platform = plugspec::platform::current();
         let unprivileged_problem = run::unprivileged_user().and_then(|_| {
-            run::unprivileged_problem(&run::scratch_root(context.registry.root()), &context.exe)
+            run::unprivileged_problem(
+                &run::scratch_root(context.registry.root()),
+                &context.driver.program,
+            )
         });
         let only_rules = self.only_rules;
         let mut cases: Vec<&Case> = context
@@ -482,7 +549,11 @@ impl<L: Loader> Harness<L> {
                     });
                 // Under nextest, what will not run is decided while listing, so that nextest
                 // shows it as skipped (with `--run-ignored` the trial runs and says why).
-                let skip_at_list = nextest && (ignore.is_some() || context.known.get(&case.id).is_some());
+                let not_applicable = ignore.is_none().then(|| context.not_applicable(case)).flatten();
+                let skip_at_list = nextest
+                    && (ignore.is_some()
+                        || not_applicable.is_some()
+                        || context.known.get(&case.id).is_some());
                 let context = context.clone();
                 let id = case.id.clone();
                 Trial::ignorable_test(case.trial_name(), move || {
@@ -492,7 +563,7 @@ impl<L: Loader> Harness<L> {
                         .iter()
                         .find(|c| c.id == id)
                         .expect("the trial's case is in the suite");
-                    context.run_trial(case, ignore)
+                    context.run_trial(case, ignore, not_applicable)
                 })
                 .with_ignored_flag(skip_at_list)
             })
@@ -510,7 +581,8 @@ struct Context {
     snapshots: Option<PathBuf>,
     fixtures_src: PathBuf,
     timeout: Duration,
-    exe: PathBuf,
+    driver: run::Driver,
+    info: run::DriverInfo,
     results: Mutex<Vec<CaseResult>>,
     notes: Mutex<Vec<Note>>,
     cases_dir: PathBuf,
@@ -568,8 +640,48 @@ impl Context {
         )
     }
 
-    fn run_trial(&self, case: &Case, ignore: Option<String>) -> Result<Completion, Failed> {
+    /// Why the case is not applicable to the driver: a capability it needs that the driver's
+    /// `hello` does not announce, or a fixture the driver's kit lacks.
+    fn not_applicable(&self, case: &Case) -> Option<String> {
+        let missing: Vec<&str> = case
+            .needs()
+            .into_iter()
+            .filter(|n| !self.info.capabilities.iter().any(|c| c == n))
+            .collect();
+        if !missing.is_empty() {
+            return Some(format!(
+                "not applicable: the driver lacks {}",
+                missing.join(", ")
+            ));
+        }
+        let kit = self.registry.catalog();
+        case.fixtures.iter().find(|f| !kit.contains(f)).map(|f| {
+            format!(
+                "not applicable: the {} fixture kit has no fixture {f}",
+                kit.kit()
+            )
+        })
+    }
+
+    fn run_trial(
+        &self,
+        case: &Case,
+        ignore: Option<String>,
+        not_applicable: Option<String>,
+    ) -> Result<Completion, Failed> {
         let started = Instant::now();
+        if let Some(reason) = not_applicable {
+            self.record(
+                case,
+                Status::NotApplicable {
+                    reason: reason.clone(),
+                },
+                started,
+                0,
+                SnapshotOutcome::NotCompared,
+            );
+            return Ok(Completion::ignored_with(reason));
+        }
         if let Some(reason) = ignore {
             self.record(
                 case,
@@ -669,7 +781,14 @@ impl Context {
                 Ok(x) => x,
                 Err(e) => return (Err(format!("cannot prepare the case: {e}")), None, n - 1),
             };
-            let child = run::run_child(&self.exe, case, &dir, &fixtures, self.timeout);
+            let child = run::run_child(
+                &self.driver,
+                case,
+                &dir,
+                &fixtures,
+                self.timeout,
+                self.registry.catalog(),
+            );
             let verdict = judge::judge(case, &child);
             let t = snapshot::transcript(case, &child, self.registry.root(), &self.fixtures_src);
             if n == 1 || verdict.is_err() {

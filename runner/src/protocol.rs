@@ -6,7 +6,7 @@
 //! standard input and closes it:
 //!
 //! ```json
-//! {"type":"run","protocol":1,"case":"OPN-0003","case_dir":"/…/OPN-0003-1","host":{"api_version":2},
+//! {"type":"run","protocol":2,"case":"OPN-0003","case_dir":"/…/OPN-0003-1","host":{"api_version":2},
 //!  "steps":[{"op":"open","path":"/…/libfx_basic.so","as":"p1"},{"op":"open","path":"copy.so"}]}
 //! ```
 //!
@@ -14,7 +14,9 @@
 //! case's copy, and **without expectations**: the driver is never told what is expected. It
 //! answers on standard output, one JSON object per line:
 //!
-//! 1. `{"type":"hello","protocol":1,"driver":"plugspec-runner 0.1.0","loader":"…"}`;
+//! 1. `{"type":"hello","protocol":2,"driver":"plugspec-runner 0.1.0","loader":"…",
+//!    "capabilities":["open","lookup",…],"kit":"plugspec"}` — what the driver can do
+//!    ([`DRIVER_CAPABILITIES`]) and which fixture kit its plugins come from;
 //! 2. one `{"type":"observation", …}` per step, in order ([`Observation`]); a driver stops early
 //!    only when the loader panicked (it reports that step with `panic`);
 //! 3. `{"type":"done"}`, then exit status 0.
@@ -24,13 +26,64 @@
 //! The driver keeps its standard output for the protocol: the Rust driver points file
 //! descriptor 1 at standard error before running any step, so a plugin's prints never corrupt
 //! it.
+//!
+//! `runner/PROTOCOL.md` is the public description, with a JSON Schema for every message.
 
 use serde::{Deserialize, Serialize};
 
 use crate::case::{HostSpec, Op};
 
 /// The protocol version this runner speaks.
-pub const PROTOCOL_VERSION: u32 = 1;
+/// Version 2 added `capabilities` and `kit` to `hello`.
+pub const PROTOCOL_VERSION: u32 = 2;
+
+/// What a driver can do, as its `hello` announces it. A case needs some of them
+/// ([`crate::case::Case::needs`]); a case whose needs the driver lacks is reported as *not
+/// applicable* for that driver, never run and never a pass.
+pub const DRIVER_CAPABILITIES: [(&str, &str); 15] = [
+    ("open", "open and open_concurrent: the loader's open"),
+    ("lookup", "lookup by name, untyped"),
+    (
+        "typed_lookup",
+        "lookup with a kind and a written Rust type the loader checks",
+    ),
+    ("call", "call a looked-up function with i32 arguments"),
+    ("read", "read an i32 variable through the looked-up pointer"),
+    (
+        "write",
+        "write an i32 variable, or a host function into a function-typed variable",
+    ),
+    ("init_log", "read the fixtures' init log"),
+    (
+        "mapped",
+        "whether a library is mapped into the driver's process",
+    ),
+    (
+        "global",
+        "whether a name resolves in the process's global symbol namespace",
+    ),
+    (
+        "files",
+        "the file operations (copy, symlink, delete, write_text, chmod, …)",
+    ),
+    (
+        "elf_sections",
+        "truncate and patch counted from an ELF section",
+    ),
+    (
+        "manifest",
+        "the plugspec manifest: inspect a plugin, alter_manifest",
+    ),
+    (
+        "host_context",
+        "a host configuration: required API version, pinned build ID, shared packages",
+    ),
+    ("discovery", "plugspec's discovery of a plugin directory"),
+    ("alloc_count", "count the allocations a lookup makes"),
+];
+
+/// The fixture kit of the Rust driver: the cdylib crates of `fixtures/`.
+pub const RUST_KIT: &str = "plugspec";
 
 /// The environment variable that makes a harness binary act as the child (its value is the
 /// protocol version).
@@ -65,8 +118,15 @@ pub enum Message {
         protocol: u32,
         /// The driver's name and version.
         driver: String,
-        /// The loader under test (a Rust type name for the Rust driver).
+        /// The loader under test, with its version where it has one (a Rust type name for
+        /// the Rust driver, `Go go1.19.8 plugin (linux/amd64)` for the Go driver).
         loader: String,
+        /// What the driver can do ([`DRIVER_CAPABILITIES`]).
+        #[serde(default)]
+        capabilities: Vec<String>,
+        /// The fixture kit the driver's plugins come from ([`RUST_KIT`], `go-plugin`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        kit: Option<String>,
     },
     /// The result of one step.
     Observation(Box<Observation>),

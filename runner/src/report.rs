@@ -7,7 +7,7 @@
 //! [`Harness::markdown_report`](crate::Harness::markdown_report) or the environment variables
 //! `PLUGSPEC_REPORT_JSON=FILE` / `PLUGSPEC_REPORT_MD=FILE`.
 //!
-//! ## The JSON report, schema version 2
+//! ## The JSON report, schema version 3
 //!
 //! The structure is exactly what `runner/report.schema.json` (JSON Schema 2020-12) describes
 //! for [`SCHEMA_VERSION`]; [`Report`] reads it back with serde. Any change to it — a field
@@ -17,22 +17,23 @@
 //!
 //! | field | type | meaning |
 //! |---|---|---|
-//! | `schema_version` | integer | [`SCHEMA_VERSION`] (2) |
+//! | `schema_version` | integer | [`SCHEMA_VERSION`] (3) |
 //! | `suite_version` | string | version of the conformance suite (the `plugspec-runner` crate) |
 //! | `spec_version` | string | version of SPEC.md the rules come from ([`plugspec::rules::SPEC_VERSION`]) |
 //! | `protocol_version` | integer | version of the parent↔child protocol ([`crate::protocol::PROTOCOL_VERSION`]) |
-//! | `implementation` | string | the loader under test (its Rust type name unless the harness was given a name) |
+//! | `implementation` | string | the loader under test: its Rust type name unless the harness was given a name; for another driver, the loader its `hello` names, with its version (`Go go1.19.8 plugin (linux/amd64)`) |
 //! | `platform` | object | where it ran: `target` (triple), `os` and `arch` (as Rust's `std::env::consts`), `loads_plugins` (bool) |
-//! | `totals` | object | counts over all cases: `cases`, `pass`, `fail`, `ignored`, `known_failure`, `not_run` |
+//! | `totals` | object | counts over all cases: `cases`, `pass`, `fail`, `ignored`, `not_applicable`, `known_failure`, `not_run` |
 //! | `snapshots` | object | how transcripts compared with the stored snapshots (below); never part of a verdict |
 //! | `cases` | array | one object per case of the suite, in trial order (below) |
 //! | `rules` | array | one object per rule of SPEC.md, in catalogue order (below) |
 //! | `uncovered` | array of strings | MUST/SHOULD rule IDs that no case checks and nothing else accounts for |
 //!
 //! A **case**: `id` (`OPN-0001`), `trial` (`open/OPN-0001-open-and-call`), `area` (`open`),
-//! `title`, `rules` (rule IDs), `outcome` (`pass`, `fail`, `ignored`, `known_failure` or
-//! `not_run` — filtered out or never started), `message` (string or `null`: why it failed, why
-//! it was ignored, the known failure's reason; `null` for `pass` and `not_run`), `link` (string
+//! `title`, `rules` (rule IDs), `outcome` (`pass`, `fail`, `ignored`, `not_applicable` — the
+//! driver lacks a capability the case needs, or its fixture kit lacks a fixture; never a pass —,
+//! `known_failure` or `not_run` — filtered out or never started), `message` (string or `null`:
+//! why it failed, why it was ignored or is not applicable, the known failure's reason; `null` for `pass` and `not_run`), `link` (string
 //! or `null`: the known failure's link), `duration_ms` (wall time of all its runs) and `runs`
 //! (how many child processes ran it), `snapshot` (`matched`, `new`, `changed` or `not_compared`:
 //! how its transcript compared with the stored snapshot — a separate outcome that never turns
@@ -47,11 +48,11 @@
 //! A **rule**: `id` (`OPEN-2`), `level` (`MUST`, `SHOULD`, `MAY` or `RETIRED`), `title`,
 //! `cases` (IDs of the cases checking it), `outcome` (see [`RuleOutcome`]: `fail` if any of its
 //! cases failed, else `known_failure` if any is a known failure, else `pass` if any passed, else
-//! `ignored`, `not_run`, or — without cases — `checked_elsewhere` or `no_case`), `counts` (the
-//! same counts as `totals`, over its cases), `checked_elsewhere` (string or `null`: what
-//! checks a rule no case can check, from `conformance/coverage.toml`) and `clauses` (the rule's
-//! SPEC.md clauses, such as `VER-4.b`, each with `id`, `text`, `cases` naming it and
-//! `checked_elsewhere`; empty for a rule that is one clause).
+//! `ignored`, `not_applicable`, `not_run`, or — without cases — `checked_elsewhere` or
+//! `no_case`), `counts` (the same counts as `totals`, over its cases), `checked_elsewhere`
+//! (string or `null`: what checks a rule no case can check, from `conformance/coverage.toml`)
+//! and `clauses` (the rule's SPEC.md clauses, such as `VER-4.b`, each with `id`, `text`,
+//! `cases` naming it and `checked_elsewhere`; empty for a rule that is one clause).
 
 use std::fmt::Write;
 use std::path::Path;
@@ -63,7 +64,7 @@ use crate::coverage::{self, Coverage};
 use crate::snapshot::SnapshotOutcome;
 
 /// The version of the JSON report's structure (the `schema_version` field).
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// What happened to one case.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,6 +79,12 @@ pub enum Status {
     /// Not run here (platform, capability, unavailable fixture).
     Ignored {
         /// Why.
+        reason: String,
+    },
+    /// Not applicable to this driver: it lacks a capability the case needs, or its fixture kit
+    /// lacks a fixture the case uses. Never a pass.
+    NotApplicable {
+        /// What is missing.
         reason: String,
     },
     /// Failed as the known-failures file says it does.
@@ -98,6 +105,7 @@ impl Status {
             Status::Pass => Outcome::Pass,
             Status::Fail { .. } => Outcome::Fail,
             Status::Ignored { .. } => Outcome::Ignored,
+            Status::NotApplicable { .. } => Outcome::NotApplicable,
             Status::KnownFailure { .. } => Outcome::KnownFailure,
             Status::NotRun => Outcome::NotRun,
         }
@@ -107,7 +115,9 @@ impl Status {
     pub fn message(&self) -> Option<&str> {
         match self {
             Status::Fail { message } => Some(message),
-            Status::Ignored { reason } | Status::KnownFailure { reason, .. } => Some(reason),
+            Status::Ignored { reason }
+            | Status::NotApplicable { reason }
+            | Status::KnownFailure { reason, .. } => Some(reason),
             Status::Pass | Status::NotRun => None,
         }
     }
@@ -117,6 +127,7 @@ impl Status {
             Status::Pass => "pass",
             Status::Fail { .. } => "FAIL",
             Status::Ignored { .. } => "ignored",
+            Status::NotApplicable { .. } => "not applicable",
             Status::KnownFailure { .. } => "known failure",
             Status::NotRun => "not run",
         }
@@ -133,6 +144,8 @@ pub enum Outcome {
     Fail,
     /// Not run here, with a reason.
     Ignored,
+    /// Not applicable to the driver (a capability or fixture it lacks), with the reason.
+    NotApplicable,
     /// Failed as the known-failures file says.
     KnownFailure,
     /// Filtered out or never started.
@@ -229,6 +242,12 @@ impl TryFrom<CaseRecord> for CaseResult {
                     .clone()
                     .ok_or_else(|| need("why it was ignored"))?,
             },
+            Outcome::NotApplicable => Status::NotApplicable {
+                reason: r
+                    .message
+                    .clone()
+                    .ok_or_else(|| need("why it is not applicable"))?,
+            },
             Outcome::KnownFailure => Status::KnownFailure {
                 reason: r
                     .message
@@ -263,6 +282,8 @@ pub struct Counts {
     pub fail: u32,
     /// Ignored.
     pub ignored: u32,
+    /// Not applicable to the driver.
+    pub not_applicable: u32,
     /// Known failures.
     pub known_failure: u32,
     /// Not run.
@@ -276,6 +297,7 @@ impl Counts {
             Status::Pass => self.pass += 1,
             Status::Fail { .. } => self.fail += 1,
             Status::Ignored { .. } => self.ignored += 1,
+            Status::NotApplicable { .. } => self.not_applicable += 1,
             Status::KnownFailure { .. } => self.known_failure += 1,
             Status::NotRun => self.not_run += 1,
         }
@@ -294,6 +316,8 @@ pub enum RuleOutcome {
     KnownFailure,
     /// Every case was ignored here.
     Ignored,
+    /// No case passed or failed, and at least one is not applicable to the driver.
+    NotApplicable,
     /// No case ran (filtered out), and not every one was ignored.
     NotRun,
     /// No case checks it; `coverage.toml` says what does.
@@ -319,6 +343,10 @@ impl RuleOutcome {
             RuleOutcome::Pass
         } else if counts.ignored == counts.cases {
             RuleOutcome::Ignored
+        } else if counts.not_applicable > 0
+            && counts.ignored + counts.not_applicable == counts.cases
+        {
+            RuleOutcome::NotApplicable
         } else {
             RuleOutcome::NotRun
         }
@@ -330,6 +358,7 @@ impl RuleOutcome {
             RuleOutcome::Fail => "❌ **fail**",
             RuleOutcome::KnownFailure => "⚠️ known failure",
             RuleOutcome::Ignored => "➖ ignored",
+            RuleOutcome::NotApplicable => "⬜ not applicable",
             RuleOutcome::NotRun => "⏸️ not run",
             RuleOutcome::CheckedElsewhere => "☑️ checked elsewhere",
             RuleOutcome::NoCase => "❓ no case",
@@ -622,7 +651,7 @@ impl Report {
     /// use plugspec_runner::Report;
     ///
     /// let error = Report::from_json(r#"{"schema_version": 99}"#).unwrap_err();
-    /// assert_eq!(error, "report schema version 99; this runner reads 2");
+    /// assert_eq!(error, "report schema version 99; this runner reads 3");
     /// assert!(Report::from_json("[]").is_err());
     /// ```
     pub fn from_json(text: &str) -> Result<Report, String> {
@@ -692,20 +721,21 @@ impl Report {
         }
         let _ = writeln!(
             out,
-            "\n{:<10} {:<7} {:>5} {:>5} {:>5} {:>7} {:>6} {:>7}  title",
-            "rule", "level", "cases", "pass", "fail", "ignored", "known", "not-run"
+            "\n{:<10} {:<7} {:>5} {:>5} {:>5} {:>7} {:>6} {:>6} {:>7}  title",
+            "rule", "level", "cases", "pass", "fail", "ignored", "n/a", "known", "not-run"
         );
         for r in &self.rules {
             let c = &r.counts;
             let _ = write!(
                 out,
-                "{:<10} {:<7} {:>5} {:>5} {:>5} {:>7} {:>6} {:>7}  {}",
+                "{:<10} {:<7} {:>5} {:>5} {:>5} {:>7} {:>6} {:>6} {:>7}  {}",
                 r.id,
                 r.level,
                 r.cases.len(),
                 c.pass,
                 c.fail,
                 c.ignored,
+                c.not_applicable,
                 c.known_failure,
                 c.not_run,
                 r.title
@@ -774,8 +804,8 @@ impl Report {
     fn totals_line(&self) -> String {
         let t = &self.totals;
         format!(
-            "{} total, {} pass, {} fail, {} ignored, {} known failure, {} not run",
-            t.cases, t.pass, t.fail, t.ignored, t.known_failure, t.not_run
+            "{} total, {} pass, {} fail, {} ignored, {} not applicable, {} known failure, {} not run",
+            t.cases, t.pass, t.fail, t.ignored, t.not_applicable, t.known_failure, t.not_run
         )
     }
 
@@ -832,6 +862,7 @@ impl Report {
                 let outcome = match c.status.outcome() {
                     Outcome::Fail => "❌ **fail**",
                     Outcome::KnownFailure => "⚠️ known failure",
+                    Outcome::NotApplicable => "⬜ not applicable",
                     _ => "➖ ignored",
                 };
                 let mut why = c
@@ -880,6 +911,7 @@ impl Report {
                     (c.fail, "fail"),
                     (c.known_failure, "known failure"),
                     (c.ignored, "ignored"),
+                    (c.not_applicable, "not applicable"),
                     (c.not_run, "not run"),
                 ]
                 .into_iter()

@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 
 use wait_timeout::ChildExt;
 
-use crate::case::Case;
-use crate::fixtures::Registry;
+use crate::case::{Case, Op};
+use crate::fixtures::{Catalog, Registry};
 use crate::protocol::{CHILD_ENV, Message, Observation, PROTOCOL_VERSION, Request};
 
 /// The default time limit of one child (one run of a case).
@@ -52,6 +52,8 @@ pub struct ChildRun {
     pub fixtures: BTreeMap<String, PathBuf>,
     /// The loader the child reported in its hello.
     pub loader: Option<String>,
+    /// The whole hello.
+    pub hello: Option<DriverInfo>,
     /// The observations, in step order.
     pub observations: Vec<Observation>,
     /// What went wrong on the child's side, if anything.
@@ -171,14 +173,75 @@ fn give_to(dir: &Path, (uid, gid): (u32, u32)) -> Result<(), String> {
     Ok(())
 }
 
-/// Runs the case once in a fresh child of `exe`.
+/// The driver a case runs in: a program and its arguments. For the Rust driver, the harness
+/// binary itself (it acts as the child when [`CHILD_ENV`] is set, which every driver is given).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Driver {
+    /// The program.
+    pub program: PathBuf,
+    /// Its arguments.
+    pub args: Vec<String>,
+}
+
+impl Driver {
+    /// The driver as a command line, for messages.
+    pub fn display(&self) -> String {
+        std::iter::once(self.program.display().to_string())
+            .chain(self.args.iter().cloned())
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+/// What a driver says about itself in its `hello`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DriverInfo {
+    /// The driver's name and version.
+    pub driver: String,
+    /// The loader under test, with its version.
+    pub loader: String,
+    /// Its capabilities.
+    pub capabilities: Vec<String>,
+    /// Its fixture kit.
+    pub kit: Option<String>,
+}
+
+/// Starts the driver once with a request of no steps and reads its `hello`: what it is, what
+/// it can do, which fixture kit it uses. Any problem (it does not start, crashes, times out,
+/// speaks another protocol) is an error naming the driver.
+pub fn probe(driver: &Driver, dir: &Path, timeout: Duration) -> Result<DriverInfo, String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let case = Case::probe();
+    let run = run_child(
+        driver,
+        &case,
+        dir,
+        &BTreeMap::new(),
+        timeout,
+        &Catalog::default(),
+    );
+    if let Some(problem) = run.problem {
+        return Err(format!(
+            "the driver {} did not answer a request of no steps: {problem}\n{}",
+            driver.display(),
+            run.stderr_tail
+        ));
+    }
+    run.hello
+        .ok_or_else(|| format!("the driver {} sent no hello", driver.display()))
+}
+
+/// Runs the case once in a fresh child of `driver`; `kit` maps symbol names into the kit's
+/// names and the kit's identities back.
 pub fn run_child(
-    exe: &Path,
+    driver: &Driver,
     case: &Case,
     case_dir: &Path,
     fixtures: &BTreeMap<String, PathBuf>,
     timeout: Duration,
+    kit: &Catalog,
 ) -> ChildRun {
+    let exe = driver.program.as_path();
     let started = Instant::now();
     let mut run = ChildRun {
         case_dir: case_dir.to_path_buf(),
@@ -199,7 +262,7 @@ pub fn run_child(
         steps: case
             .steps
             .iter()
-            .map(|s| s.op.resolved(case_dir, &fixture_path))
+            .map(|s| kit_names(s.op.resolved(case_dir, &fixture_path), kit))
             .collect(),
     };
     let line = match serde_json::to_string(&request) {
@@ -210,6 +273,7 @@ pub fn run_child(
         }
     };
     let mut command = Command::new(exe);
+    command.args(&driver.args);
     // Backtraces only when asked for (BACKTRACE_ENV), whatever the runner itself inherited.
     command
         .env_remove("RUST_BACKTRACE")
@@ -296,6 +360,9 @@ pub fn run_child(
     run.stderr_tail = tail(&String::from_utf8_lossy(&stderr), STDERR_TAIL);
     run.duration = started.elapsed();
     let protocol_problem = read_protocol(&lines, &mut run);
+    for o in &mut run.observations {
+        to_case_terms(o, kit);
+    }
     run.problem = run.problem.take().or(match status {
         None => Some(format!(
             "timed out after {:.1} s (the limit; set {TIMEOUT_ENV} to change it) and was killed",
@@ -327,7 +394,11 @@ fn read_protocol(lines: &[String], run: &mut ChildRun) -> Option<String> {
         };
         match message {
             Message::Hello {
-                protocol, loader, ..
+                protocol,
+                driver,
+                loader,
+                capabilities,
+                kit,
             } => {
                 if protocol != PROTOCOL_VERSION {
                     return Some(format!(
@@ -335,7 +406,13 @@ fn read_protocol(lines: &[String], run: &mut ChildRun) -> Option<String> {
                     ));
                 }
                 saw_hello = true;
-                run.loader = Some(loader);
+                run.loader = Some(loader.clone());
+                run.hello = Some(DriverInfo {
+                    driver,
+                    loader,
+                    capabilities,
+                    kit,
+                });
             }
             _ if !saw_hello => return Some("the child did not start with hello".into()),
             Message::Observation(o) => {
@@ -357,6 +434,47 @@ fn read_protocol(lines: &[String], run: &mut ChildRun) -> Option<String> {
         Some("the child did not finish (no done)".into())
     } else {
         None
+    }
+}
+
+/// A step with its symbol names in the kit's names (Go exports only capitalised names); a
+/// lookup still binds the case-level name.
+fn kit_names(mut op: Op, kit: &Catalog) -> Op {
+    match &mut op {
+        Op::Lookup { name, bind, .. } => {
+            if bind.is_none() {
+                *bind = Some(name.clone());
+            }
+            *name = kit.symbol_name(name);
+        }
+        Op::OpenConcurrent {
+            read_after: Some(name),
+            ..
+        } => *name = kit.symbol_name(name),
+        _ => {}
+    }
+    op
+}
+
+/// An observation with the kit's identities and types in the cases' terms.
+fn to_case_terms(o: &mut Observation, kit: &Catalog) {
+    if let Some(id) = &mut o.identity {
+        *id = kit.case_identity(id).to_string();
+    }
+    let errors = o.error.iter_mut().chain(
+        o.threads
+            .iter_mut()
+            .flatten()
+            .filter_map(|t| t.error.as_mut()),
+    );
+    for e in errors {
+        e.message = kit.case_message(&e.message);
+        for d in &mut e.differences {
+            *d = kit.case_difference(d);
+        }
+    }
+    if let Some(s) = &mut o.symbol {
+        s.rust_type = kit.case_type(&s.rust_type).to_string();
     }
 }
 

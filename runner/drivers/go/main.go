@@ -55,6 +55,7 @@ var capabilities = []string{"open", "lookup", "call", "read", "write", "init_log
 type op struct {
 	Op            string          `json:"op"`
 	Path          *string         `json:"path"`
+	Paths         []string        `json:"paths"`
 	As            *string         `json:"as"`
 	Threads       int             `json:"threads"`
 	ReadAfter     *string         `json:"read_after"`
@@ -124,7 +125,7 @@ type observation struct {
 	Threads      []threadObservation `json:"threads,omitempty"`
 	Mapped       *bool               `json:"mapped,omitempty"`
 	Found        *bool               `json:"found,omitempty"`
-	Lines        []string            `json:"lines,omitempty"`
+	Lines        *[]string           `json:"lines,omitempty"`
 	DurationUs   int64               `json:"duration_us"`
 }
 
@@ -142,9 +143,6 @@ var errorKinds = []struct{ substring, kind string }{
 	{"file too short", "not_a_plugin"},
 	{"invalid ELF header", "not_a_plugin"},
 	{"cannot dynamically load", "not_a_plugin"},
-	{"wrong ELF class", "incompatible_target"},
-	{"ELF file data encoding not little-endian", "incompatible_target"},
-	{"ELF file data encoding not big-endian", "incompatible_target"},
 	{"undefined symbol", "missing_export"},
 }
 
@@ -269,8 +267,10 @@ func readVariable(v plugin.Symbol) (int32, error) {
 	switch p := v.(type) {
 	case *int32:
 		return atomic.LoadInt32(p), nil
+	case *atomic.Int32:
+		return p.Load(), nil
 	default:
-		return 0, fmt.Errorf("the driver reads only int32 variables, not %T", v)
+		return 0, fmt.Errorf("the driver reads only int32 and atomic.Int32 variables, not %T", v)
 	}
 }
 
@@ -304,6 +304,8 @@ func (s *state) step(o op) (obs observation, err error) {
 			return obs, errors.New("open_concurrent without a path")
 		}
 		return s.openConcurrent(*o.Path, o.Threads, o.As, o.ReadAfter)
+	case "open_each":
+		return s.openEach(o.Paths), nil
 	case "lookup":
 		if o.Type != nil {
 			return obs, errors.New("typed lookup: Go's plugin package has none (capability typed_lookup)")
@@ -389,6 +391,12 @@ func (s *state) step(o op) (obs observation, err error) {
 				atomic.StoreInt32(p, v)
 				return obs, nil
 			}
+		case *atomic.Int32:
+			var v int32
+			if o.Value != nil && json.Unmarshal(o.Value, &v) == nil {
+				p.Store(v)
+				return obs, nil
+			}
 		case *func() int32:
 			if o.HostFn != nil {
 				r := *o.HostFn
@@ -396,7 +404,7 @@ func (s *state) step(o op) (obs observation, err error) {
 				return obs, nil
 			}
 		}
-		return obs, fmt.Errorf("the driver writes int32 values and func() int32 host functions, not into a %T", v)
+		return obs, fmt.Errorf("the driver writes int32 and atomic.Int32 values and func() int32 host functions, not into a %T", v)
 	case "drop":
 		// Go has no unload: dropping a handle only forgets its name.
 		kept := s.plugins[:0]
@@ -433,12 +441,13 @@ func (s *state) step(o op) (obs observation, err error) {
 			return obs, errors.New("PLUGSPEC_INIT_LOG is not set")
 		}
 		text, _ := os.ReadFile(path)
-		obs.Lines = []string{}
+		lines := []string{}
 		for _, l := range strings.Split(string(text), "\n") {
 			if l != "" {
-				obs.Lines = append(obs.Lines, l)
+				lines = append(lines, l)
 			}
 		}
+		obs.Lines = &lines
 	case "sleep":
 		time.Sleep(time.Duration(o.Ms) * time.Millisecond)
 	default:
@@ -505,6 +514,37 @@ func (s *state) openConcurrent(path string, threads int, as, readAfter *string) 
 		s.bind(as, first)
 	}
 	return obs, nil
+}
+
+// openEach opens each path on its own goroutine (and OS thread), all released together.
+func (s *state) openEach(paths []string) observation {
+	var obs observation
+	plugins := make([]*plugin.Plugin, len(paths))
+	errs := make([]*observedError, len(paths))
+	var ready, start, done sync.WaitGroup
+	ready.Add(len(paths))
+	start.Add(1)
+	done.Add(len(paths))
+	for i, path := range paths {
+		go func(i int, path string) {
+			defer done.Done()
+			runtime.LockOSThread()
+			ready.Done()
+			start.Wait()
+			plugins[i], errs[i] = openObserved(path)
+		}(i, path)
+	}
+	ready.Wait()
+	start.Done()
+	done.Wait()
+	for i := range paths {
+		same := plugins[i] != nil && plugins[0] != nil && plugins[i] == plugins[0]
+		obs.Threads = append(obs.Threads, threadObservation{Error: errs[i], SameAsFirst: same})
+		if obs.Error == nil && errs[i] != nil {
+			obs.Error = errs[i]
+		}
+	}
+	return obs
 }
 
 func isMapped(path string) (bool, error) {

@@ -109,6 +109,16 @@ pub struct TestArgs {
     /// The known failures file.
     #[arg(long, value_name = "FILE")]
     pub known_failures: Option<PathBuf>,
+    /// Run the cases in this driver of the protocol (runner/PROTOCOL.md) instead of the
+    /// reference loader's: `--driver CMD [ARGS…]` (one fresh process per case run; give it
+    /// last, or end its arguments with `;`). `--driver go` builds and runs the bundled Go
+    /// driver (Go's standard `plugin` package) with the Go fixture kit.
+    #[arg(long, value_name = "CMD", num_args = 1.., value_terminator = ";")]
+    pub driver: Vec<String>,
+    /// The fixture kit of `--driver CMD`: a directory with a kit.toml (default: the Rust
+    /// fixtures; `--driver go` uses conformance/kits/go).
+    #[arg(long, value_name = "DIR")]
+    pub kit: Option<PathBuf>,
     /// Time limit of one child, in seconds.
     #[arg(long, value_name = "SECONDS")]
     pub timeout: Option<f64>,

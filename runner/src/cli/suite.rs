@@ -9,7 +9,7 @@ use std::time::Instant;
 use plugspec::ReferenceLoader;
 use plugspec_runner::case::{self, Case, Suite};
 use plugspec_runner::fixtures::{self, Catalog, Source};
-use plugspec_runner::{Harness, cargo, coverage, harness, platforms};
+use plugspec_runner::{Harness, cargo, coverage, harness, platforms, run};
 
 use super::{Color, DirArgs, FAILED, ListArgs, Selection, TestArgs, USAGE, plural};
 
@@ -106,6 +106,23 @@ pub fn test(args: TestArgs) -> ExitCode {
     harness = harness.cases(&cases_dir).fixtures(&fixtures_dir);
     if let Some(f) = &args.known_failures {
         harness = harness.known_failures(absolute(f));
+    } else if args.driver == ["go"] {
+        // Go's known failures ship with its driver.
+        let go = Path::new(env!("CARGO_MANIFEST_DIR")).join("drivers/go/known-failures.toml");
+        eprintln!(
+            "plugspec: --driver go: known failures from {}",
+            shown(&go).display()
+        );
+        harness = harness.known_failures(go);
+    }
+    if !args.driver.is_empty() {
+        match driver(&args) {
+            Ok((driver, kit)) => harness = harness.driver(driver, kit),
+            Err(e) => {
+                eprintln!("plugspec: --driver: {e}");
+                return ExitCode::from(FAILED);
+            }
+        }
     }
     if let Some(t) = args.timeout {
         if !(t > 0.0 && t.is_finite()) {
@@ -115,7 +132,10 @@ pub fn test(args: TestArgs) -> ExitCode {
         harness = harness.timeout(std::time::Duration::from_secs_f64(t));
     }
     // Snapshots live in the crate's `tests/snapshots/`; only cargo says where that crate is.
-    let snapshots_off = if args.no_snapshots {
+    let snapshots_off = if !args.driver.is_empty() {
+        // The harness says why (the snapshots are the Rust driver's transcripts).
+        None
+    } else if args.no_snapshots {
         Some("--no-snapshots".to_string())
     } else if std::env::var_os("CARGO_MANIFEST_DIR").is_none() {
         Some(
@@ -166,7 +186,7 @@ pub fn test(args: TestArgs) -> ExitCode {
                 .map(|c| c.trial_name())
                 .collect();
         }
-        if !args.list {
+        if !args.list && args.driver.is_empty() {
             build_fixtures(&catalog, &chosen);
         }
     }
@@ -185,6 +205,65 @@ fn color_from_env() -> Option<Color> {
         "never" => Some(Color::Never),
         _ => Some(Color::Auto),
     }
+}
+
+/// The driver and its kit from `--driver` and `--kit`. `--driver go` is the bundled Go driver
+/// (`runner/drivers/go`), built here with the Go kit's fixtures (`conformance/kits/go`), each
+/// build shown with its time.
+fn driver(args: &TestArgs) -> Result<(run::Driver, Option<PathBuf>), String> {
+    let kit = args.kit.as_deref().map(absolute);
+    if args.driver.len() == 1 && args.driver[0] == "go" {
+        let kit = kit.unwrap_or_else(|| harness::default_cases_dir().join("kits").join("go"));
+        let work = fixtures::target_dir().join("plugspec-fixtures").join("go");
+        let source = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("drivers")
+            .join("go");
+        let program = work.join("plugspec-go-driver");
+        timed(&format!("Go driver ({})", shown(&source).display()), || {
+            fixtures::build_go(&source, ".", "exe", &program, &work)
+        })?;
+        if !args.list {
+            let catalog = Catalog::scan_kit(&kit)?;
+            let registry =
+                fixtures::Registry::new(catalog, work.parent().unwrap_or(&work).to_path_buf());
+            for name in registry.catalog().names() {
+                timed(&format!("Go fixture {name}"), || registry.artifact(name))?;
+            }
+        }
+        return Ok((
+            run::Driver {
+                program,
+                args: Vec::new(),
+            },
+            Some(kit),
+        ));
+    }
+    let (program, rest) = args.driver.split_first().ok_or("no command given")?;
+    let program = if program.contains('/') {
+        absolute(Path::new(program))
+    } else {
+        PathBuf::from(program)
+    };
+    Ok((
+        run::Driver {
+            program,
+            args: rest.to_vec(),
+        },
+        kit,
+    ))
+}
+
+/// Runs a build, saying what and how long it took.
+fn timed<T>(what: &str, build: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
+    eprint!("plugspec: building {what} … ");
+    let started = Instant::now();
+    let built = build();
+    let secs = started.elapsed().as_secs_f64();
+    match &built {
+        Ok(_) => eprintln!("{secs:.1} s"),
+        Err(_) => eprintln!("FAILED after {secs:.1} s"),
+    }
+    built
 }
 
 /// Builds every fixture workspace (and C fixture) the chosen cases need, before the run,
@@ -216,7 +295,7 @@ fn build_fixtures(catalog: &Catalog, chosen: &[&Case]) {
                 Some(Source::C { source }) => {
                     c_sources.insert(source, ());
                 }
-                None => {}
+                Some(Source::Go { .. }) | None => {}
             }
         }
     }

@@ -12,22 +12,23 @@ import (
 
 // OpenResult is -1 before init tried, 0 when the open succeeded, -2 when it failed (Go's
 // errors carry no kind).
-var OpenResult int32 = -1
+var OpenResult atomic.Int32
 
 // OpenResultFn is open_result in the cases.
-func OpenResultFn() int32 { return atomic.LoadInt32(&OpenResult) }
+func OpenResultFn() int32 { return OpenResult.Load() }
 
 func init() {
+	OpenResult.Store(-1)
 	common.LogEvent("init", "fixtures.opener")
 	path, ok := os.LookupEnv("PLUGSPEC_FIXTURE_OPEN")
 	if !ok {
 		return
 	}
 	if _, err := plugin.Open(path); err != nil {
-		atomic.StoreInt32(&OpenResult, -2)
+		OpenResult.Store(-2)
 		return
 	}
-	atomic.StoreInt32(&OpenResult, 0)
+	OpenResult.Store(0)
 }
 
 func main() {}

@@ -9,19 +9,19 @@ import (
 )
 
 // InitDone is 1 once init has finished.
-var InitDone int32
+var InitDone atomic.Int32
 
 // InitCount counts how often init ran.
-var InitCount int32
+var InitCount atomic.Int32
 
 // InitCountFn is init_count in the cases.
-func InitCountFn() int32 { return atomic.LoadInt32(&InitCount) }
+func InitCountFn() int32 { return InitCount.Load() }
 
 func init() {
-	atomic.AddInt32(&InitCount, 1)
+	InitCount.Add(1)
 	common.LogEvent("init", "fixtures.slow")
 	time.Sleep(300 * time.Millisecond)
-	atomic.StoreInt32(&InitDone, 1)
+	InitDone.Store(1)
 }
 
 func main() {}

@@ -9,22 +9,22 @@ import (
 )
 
 // Joined is 1 once the joined goroutine ran.
-var Joined int32
+var Joined atomic.Int32
 
 // Ticks counts the ticking goroutine's ticks.
-var Ticks int32
+var Ticks atomic.Int32
 
 // TicksFn is ticks in the cases.
-func TicksFn() int32 { return atomic.LoadInt32(&Ticks) }
+func TicksFn() int32 { return Ticks.Load() }
 
 func init() {
 	common.LogEvent("init", "fixtures.spawn")
 	done := make(chan struct{})
-	go func() { atomic.StoreInt32(&Joined, 1); close(done) }()
+	go func() { Joined.Store(1); close(done) }()
 	<-done
 	go func() {
 		for {
-			atomic.AddInt32(&Ticks, 1)
+			Ticks.Add(1)
 			time.Sleep(5 * time.Millisecond)
 		}
 	}()

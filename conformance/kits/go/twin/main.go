@@ -14,10 +14,10 @@ const identity = "fixtures.twin"
 var Value int32 = 1000
 
 // Counter is an atomic variable.
-var Counter int32
+var Counter atomic.Int32
 
 // InitCount counts how often init ran in this process.
-var InitCount int32
+var InitCount atomic.Int32
 
 // Hook is a function-typed variable the host may redirect.
 var Hook = func() int32 { return 2 }
@@ -35,10 +35,10 @@ func SetValue(v int32) { atomic.StoreInt32(&Value, v) }
 func CallHook() int32 { return Hook() }
 
 // InitCountFn is init_count in the cases (the kit maps the name).
-func InitCountFn() int32 { return atomic.LoadInt32(&InitCount) }
+func InitCountFn() int32 { return InitCount.Load() }
 
 func init() {
-	atomic.AddInt32(&InitCount, 1)
+	InitCount.Add(1)
 	common.LogEvent("init", identity)
 }
 
