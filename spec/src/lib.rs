@@ -41,6 +41,8 @@
 //!
 //! Implement [`Loader`] and run the conformance suite (`plugspec-runner`) from your `cargo test`.
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 pub mod abi;
 pub mod build;
 pub mod contract;
@@ -48,6 +50,7 @@ pub mod discovery;
 pub mod error;
 pub mod fingerprint;
 #[cfg(feature = "loader")]
+#[cfg_attr(docsrs, doc(cfg(feature = "loader")))]
 pub mod loader;
 pub mod platform;
 pub mod rules;
@@ -57,4 +60,5 @@ pub use contract::{Loader, Plugin, Symbol, SymbolKind};
 pub use error::{Difference, Error, ErrorKind};
 pub use fingerprint::{HostConfig, Package};
 #[cfg(feature = "loader")]
+#[cfg_attr(docsrs, doc(cfg(feature = "loader")))]
 pub use loader::{LoadedPlugin, ReferenceLoader};
