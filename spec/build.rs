@@ -56,6 +56,11 @@ fn main() {
         println!("cargo:rerun-if-changed={}", f.display());
     }
     println!("cargo:rerun-if-changed=src");
+    // This package's sources, for dependents' build scripts (`DEP_PLUGSPEC_SOURCE`, through
+    // `links`): the conformance runner carries them to build its fixture plugins against.
+    if let Ok(dir) = std::env::var("CARGO_MANIFEST_DIR") {
+        println!("cargo:source={dir}");
+    }
     println!("cargo:rerun-if-env-changed=RUSTFLAGS");
     println!("cargo:rerun-if-env-changed=CARGO_ENCODED_RUSTFLAGS");
 }

@@ -25,10 +25,11 @@ pub fn is_child() -> bool {
     std::env::var_os(CHILD_ENV).is_some()
 }
 
-/// The host configuration a case's loader is built with: the fixtures' shared package
-/// (`fixture-common`, which this runner is built against too) plus what the case requires.
+/// The host configuration a case's loader is built with: what the case requires, and the
+/// shared packages of the request (the fixtures' `fixture-common` first, as the parent read it
+/// from the fixture sources, then the case's own).
 pub fn host_config(host: &HostSpec) -> HostConfig {
-    let mut config = HostConfig::new().shared(fixture_common::PACKAGE);
+    let mut config = HostConfig::new();
     if let Some(v) = host.api_version {
         config = config.require_api_version(v);
     }
@@ -420,7 +421,7 @@ impl<L: Loader> State<L> {
                 ..Observation::default()
             },
             Op::InitLog {} => {
-                let log = std::env::var_os(fixture_common::INIT_LOG_ENV)
+                let log = std::env::var_os(crate::protocol::INIT_LOG_ENV)
                     .ok_or("PLUGSPEC_INIT_LOG is not set")?;
                 let text = std::fs::read_to_string(&log).unwrap_or_default();
                 Observation {

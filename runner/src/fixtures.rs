@@ -89,13 +89,69 @@ pub struct Catalog {
     types: BTreeMap<String, String>,
     /// The kit's shared package names → case-level package names (empty: the same).
     packages: BTreeMap<String, String>,
+    /// The package the fixtures share with their host (`None` for a kit without `common/`).
+    shared: Option<crate::case::PackageSpec>,
+}
+
+/// The package the fixtures share with their host, `<dir>/common` (`fixture-common`), as the
+/// host declares it: its name, its version and the source hash its own build script records
+/// (the same function over the same files), or `None` if the fixtures have no `common/`.
+/// The host side reads it here, at run time, from the very sources the fixtures are built from.
+pub fn shared_package(dir: &Path) -> Result<Option<crate::case::PackageSpec>, String> {
+    let common = dir.join("common");
+    let manifest = common.join("Cargo.toml");
+    if !manifest.is_file() {
+        return Ok(None);
+    }
+    let read = |path: &Path| -> Result<toml::Table, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        toml::from_str(&text).map_err(|e| format!("{}: {}", path.display(), e.message()))
+    };
+    let table = read(&manifest)?;
+    let package = table.get("package");
+    let field = |key: &str| package.and_then(|p| p.get(key));
+    let name = field("name")
+        .and_then(|n| n.as_str())
+        .ok_or_else(|| format!("{}: no [package] name", manifest.display()))?
+        .to_string();
+    let version = match field("version") {
+        Some(toml::Value::String(v)) => v.clone(),
+        // `version.workspace = true`: the fixtures workspace's version.
+        Some(toml::Value::Table(_)) => read(&dir.join("Cargo.toml"))?
+            .get("workspace")
+            .and_then(|w| w.get("package"))
+            .and_then(|p| p.get("version"))
+            .and_then(|v| v.as_str())
+            .ok_or_else(|| {
+                format!(
+                    "{}: no [workspace.package] version",
+                    dir.join("Cargo.toml").display()
+                )
+            })?
+            .to_string(),
+        _ => "0.0.0".to_string(),
+    };
+    let (hash, _) = plugspec::build::package_source_hash(&common)
+        .map_err(|e| format!("cannot hash {}: {e}", common.display()))?;
+    Ok(Some(crate::case::PackageSpec {
+        name,
+        version,
+        hash,
+    }))
 }
 
 impl Catalog {
+    /// The package the fixtures share with their host (see [`shared_package`]).
+    pub fn shared(&self) -> Option<&crate::case::PackageSpec> {
+        self.shared.as_ref()
+    }
+
     /// Reads the fixture sources under `dir`.
     pub fn scan(dir: &Path) -> Result<Catalog, String> {
         let mut catalog = Catalog {
             dir: dir.to_path_buf(),
+            shared: shared_package(dir)?,
             ..Catalog::default()
         };
         let root = dir.join("Cargo.toml");

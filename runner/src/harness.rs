@@ -136,18 +136,33 @@ fn print_snapshot_notes(notes: &[Note], summary: &Snapshots) {
     }
 }
 
-/// The conformance cases shipped with this runner.
+/// `<suite root>/<sub>` of the suite this runner carries, unpacked on first use
+/// ([`crate::suite`]). If it cannot be unpacked, says why and returns where it would be (reading
+/// it then fails, naming the path).
+fn carried(sub: &str) -> PathBuf {
+    match crate::suite::root() {
+        Ok(root) => root.join(sub),
+        Err(e) => {
+            eprintln!("plugspec: {e}");
+            crate::suite::unpack_dir().join(sub)
+        }
+    }
+}
+
+/// The conformance cases: `$PLUGSPEC_CONFORMANCE_DIR`, else the cases shipped with this runner
+/// (unpacked from the runner itself, see [`crate::suite`]).
 pub fn default_cases_dir() -> PathBuf {
     std::env::var_os("PLUGSPEC_CONFORMANCE_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../conformance"))
+        .unwrap_or_else(|| carried("conformance"))
 }
 
-/// The fixture sources shipped with this runner.
+/// The fixture sources: `$PLUGSPEC_FIXTURES_DIR`, else the fixtures shipped with this runner
+/// (unpacked from the runner itself, with the `plugspec` sources they build against).
 pub fn default_fixtures_dir() -> PathBuf {
     std::env::var_os("PLUGSPEC_FIXTURES_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures"))
+        .unwrap_or_else(|| carried("fixtures"))
 }
 
 /// A report path from the environment, made absolute against the current directory.
@@ -181,8 +196,9 @@ fn from_manifest_dir(path: &Path) -> PathBuf {
 /// }
 /// ```
 pub struct Harness<L> {
-    cases_dir: PathBuf,
-    fixtures_dir: PathBuf,
+    /// `None`: the default, resolved (and unpacked) only when the harness runs.
+    cases_dir: Option<PathBuf>,
+    fixtures_dir: Option<PathBuf>,
     known_failures: Option<PathBuf>,
     snapshots: Result<PathBuf, String>,
     timeout: Duration,
@@ -221,8 +237,8 @@ impl<L: Loader> Harness<L> {
     /// `$PLUGSPEC_REPORT_JSON` and `$PLUGSPEC_REPORT_MD` (paths; none by default).
     pub fn new() -> Self {
         Harness {
-            cases_dir: default_cases_dir(),
-            fixtures_dir: default_fixtures_dir(),
+            cases_dir: None,
+            fixtures_dir: None,
             known_failures: None,
             snapshots: if env_flag(NO_SNAPSHOTS_ENV) {
                 Err(format!("{NO_SNAPSHOTS_ENV} is set"))
@@ -249,13 +265,13 @@ impl<L: Loader> Harness<L> {
 
     /// Another directory of cases.
     pub fn cases(mut self, dir: impl AsRef<Path>) -> Self {
-        self.cases_dir = from_manifest_dir(dir.as_ref());
+        self.cases_dir = Some(from_manifest_dir(dir.as_ref()));
         self
     }
 
     /// Another directory of fixture sources.
     pub fn fixtures(mut self, dir: impl AsRef<Path>) -> Self {
-        self.fixtures_dir = from_manifest_dir(dir.as_ref());
+        self.fixtures_dir = Some(from_manifest_dir(dir.as_ref()));
         self
     }
 
@@ -416,9 +432,14 @@ impl<L: Loader> Harness<L> {
     }
 
     /// Loads everything a run needs (without building) and makes the trials.
-    fn prepare(self, listing: bool) -> Result<(Vec<Trial>, Arc<Context>), String> {
-        let catalog = Catalog::scan(&self.fixtures_dir)?;
-        let suite = load_suite(&self.cases_dir, &catalog).map_err(|errors| {
+    fn prepare(mut self, listing: bool) -> Result<(Vec<Trial>, Arc<Context>), String> {
+        let cases_dir = self.cases_dir.take().unwrap_or_else(default_cases_dir);
+        let fixtures_dir = self
+            .fixtures_dir
+            .take()
+            .unwrap_or_else(default_fixtures_dir);
+        let catalog = Catalog::scan(&fixtures_dir)?;
+        let suite = load_suite(&cases_dir, &catalog).map_err(|errors| {
             format!(
                 "the conformance cases are invalid:\n{}",
                 errors
@@ -428,7 +449,7 @@ impl<L: Loader> Harness<L> {
                     .join("\n")
             )
         })?;
-        let coverage = Coverage::load(&self.cases_dir)?;
+        let coverage = Coverage::load(&cases_dir)?;
         let known = match &self.known_failures {
             Some(path) => KnownFailures::load(path, &suite)?,
             None => KnownFailures::default(),
@@ -490,12 +511,12 @@ impl<L: Loader> Harness<L> {
             coverage,
             known,
             snapshots: self.snapshots.ok(),
-            fixtures_src: self.fixtures_dir,
+            fixtures_src: fixtures_dir,
             timeout: self.timeout,
             driver,
             results: Mutex::new(Vec::new()),
             notes: Mutex::new(Vec::new()),
-            cases_dir: self.cases_dir,
+            cases_dir,
         });
         let nextest = under_nextest();
         let counting = crate::alloc::is_counting();

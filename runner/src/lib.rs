@@ -30,8 +30,9 @@
 //! Then `cargo test --test conformance` (or `cargo nextest run`) runs one trial per case, named
 //! `<area>/<ID>-<slug>` (`open/OPN-0003-byte-copy-already-loaded`), so filters, `--exact`,
 //! `--list` and `--ignored` work. Your loader is built with
-//! `L::with_host(HostConfig::new().shared(fixture_common::PACKAGE))` — the fixtures' shared
-//! package, which this runner is built against too — plus what a case's `[host]` requires.
+//! `L::with_host(config)` where `config` declares the fixtures' shared package
+//! (`fixture-common`, its hash read from the fixture sources the suite builds) plus what a
+//! case's `[host]` requires.
 //!
 //! * **Snapshots**: each case's transcript (steps, outcomes, error kinds, messages, values,
 //!   paths normalised) is an insta snapshot in `<your crate>/tests/snapshots/plugspec/` (one set for every OS).
@@ -103,6 +104,7 @@ pub mod protocol;
 pub mod report;
 pub mod run;
 pub mod snapshot;
+pub mod suite;
 
 pub use alloc::CountingAllocator;
 pub use harness::Harness;

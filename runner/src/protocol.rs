@@ -89,6 +89,10 @@ pub const RUST_KIT: &str = "plugspec";
 /// protocol version).
 pub const CHILD_ENV: &str = "PLUGSPEC_RUNNER_CHILD";
 
+/// The environment variable naming the fixtures' init log, as `fixture-common` reads it
+/// (`fixture_common::INIT_LOG_ENV`; a test checks they agree).
+pub const INIT_LOG_ENV: &str = "PLUGSPEC_INIT_LOG";
+
 /// Parent → child.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]

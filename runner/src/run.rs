@@ -238,6 +238,7 @@ pub fn run_child(
     case: &Case,
     case_dir: &Path,
     fixtures: &BTreeMap<String, PathBuf>,
+    shared: Option<&crate::case::PackageSpec>,
     timeout: Duration,
     kit: &Catalog,
 ) -> ChildRun {
@@ -258,7 +259,12 @@ pub fn run_child(
         protocol: PROTOCOL_VERSION,
         case: case.id.clone(),
         case_dir: case_dir.display().to_string(),
-        host: case.host.clone(),
+        host: {
+            // The fixtures' shared package first, then what the case declares.
+            let mut host = case.host.clone();
+            host.shared.splice(0..0, kit.shared().cloned());
+            host
+        },
         steps: case
             .steps
             .iter()
@@ -285,7 +291,7 @@ pub fn run_child(
     command
         .env(CHILD_ENV, PROTOCOL_VERSION.to_string())
         .env(
-            fixture_common::INIT_LOG_ENV,
+            crate::protocol::INIT_LOG_ENV,
             case_dir.join("plugspec-init.log"),
         )
         .current_dir(case_dir)

@@ -76,6 +76,29 @@ fn fixture_common() -> String {
     format!("{}={}#{}", p.name, p.version, p.hash)
 }
 
+/// The runner declares the fixtures' shared package from their sources at run time: it must be
+/// the package `fixture-common` records when compiled, and the init log must be the one it
+/// writes.
+#[test]
+fn the_shared_package_read_at_run_time_is_the_compiled_one() {
+    let p = fixture_common::PACKAGE;
+    let read = plugspec_runner::fixtures::shared_package(&default_fixtures_dir())
+        .expect("the fixture sources")
+        .expect("fixtures/common");
+    assert_eq!(
+        (
+            read.name.as_str(),
+            read.version.as_str(),
+            read.hash.as_str()
+        ),
+        (p.name, p.version, p.hash)
+    );
+    assert_eq!(
+        plugspec_runner::protocol::INIT_LOG_ENV,
+        fixture_common::INIT_LOG_ENV
+    );
+}
+
 #[test]
 fn inspect_describes_a_plugin() {
     let basic = built("basic");

@@ -42,6 +42,8 @@
 //!
 //! Implement [`Loader`] and run the conformance suite (`plugspec-runner`) from your `cargo test`.
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 pub mod abi;
 pub mod build;
 pub mod contract;
@@ -49,6 +51,7 @@ pub mod discovery;
 pub mod error;
 pub mod fingerprint;
 #[cfg(feature = "loader")]
+#[cfg_attr(docsrs, doc(cfg(feature = "loader")))]
 pub mod loader;
 pub mod platform;
 pub mod rules;
@@ -60,4 +63,5 @@ pub use fingerprint::{HostConfig, Package};
 #[cfg(feature = "loader")]
 pub use loader::read::{ManifestFile, read_manifest};
 #[cfg(feature = "loader")]
+#[cfg_attr(docsrs, doc(cfg(feature = "loader")))]
 pub use loader::{LoadedPlugin, ReferenceLoader};
