@@ -256,6 +256,7 @@ impl Catalog {
             identities: kit.identities,
             types: kit.types,
             packages: kit.packages,
+            shared: None,
         })
     }
 

@@ -238,7 +238,6 @@ pub fn run_child(
     case: &Case,
     case_dir: &Path,
     fixtures: &BTreeMap<String, PathBuf>,
-    shared: Option<&crate::case::PackageSpec>,
     timeout: Duration,
     kit: &Catalog,
 ) -> ChildRun {
