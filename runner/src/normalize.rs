@@ -61,6 +61,7 @@ impl Normalizer {
         }
         let out = hide_loader_message(&out);
         let out = hide_library_extension(&out, self.library_extension);
+        let out = hide_file_layout(&out);
         escape_controls(&hide_hashes(&out))
     }
 }
@@ -112,6 +113,31 @@ fn hide_library_extension(s: &str, ext: &str) -> String {
     out
 }
 
+/// Where a built fixture's parts lie in its file (`at offset 468360`, `its end (469074 bytes)`)
+/// as `<N>`: the numbers move with every change to a fixture, its dependencies or the toolchain,
+/// while what the message says (which part, past which end) does not.
+fn hide_file_layout(s: &str) -> String {
+    const BEFORE_NUMBER: [&str; 2] = ["at offset ", "its end ("];
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    loop {
+        let next = BEFORE_NUMBER
+            .iter()
+            .filter_map(|p| rest.find(p).map(|at| (at, p.len())))
+            .min();
+        let Some((at, len)) = next else { break };
+        out.push_str(&rest[..at + len]);
+        rest = &rest[at + len..];
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        if digits > 0 {
+            out.push_str("<N>");
+            rest = &rest[digits..];
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 /// Control characters (other than tab and line feed) written as `\u{..}`, so that a transcript
 /// is plain text: a NUL byte in a path must not make a snapshot a binary file.
 pub fn escape_controls(s: &str) -> String {
@@ -153,6 +179,18 @@ fn hide_hashes(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn offsets_and_lengths_in_a_file_are_hidden() {
+        assert_eq!(
+            hide_file_layout(
+                "the section header table (64 bytes at offset 468360) lies past its end (4096 bytes)"
+            ),
+            "the section header table (64 bytes at offset <N>) lies past its end (<N> bytes)"
+        );
+        assert_eq!(hide_file_layout("at offset x"), "at offset x");
+        assert_eq!(hide_file_layout("no numbers"), "no numbers");
+    }
 
     #[test]
     fn paths_and_hashes_are_replaced() {
