@@ -211,7 +211,7 @@ impl Case {
 }
 
 /// What the host requires of plugins in this case (rules VER-9, VER-10).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HostSpec {
     /// Every plugin must declare this API version.
@@ -226,7 +226,7 @@ pub struct HostSpec {
 }
 
 /// A shared package as a case declares it for the host.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PackageSpec {
     /// Name.
@@ -247,7 +247,7 @@ pub struct Step {
 }
 
 /// Function or variable, as cases write it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
     /// An exported function.
@@ -273,7 +273,7 @@ impl Kind {
 
 /// An operation. This is also the step as the protocol sends it to the child, after the parent
 /// replaced `fixture = "x"` by the copy's path and substituted `$CASE_DIR` and `$FIXTURE(x)`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Op {
     /// `loader.open(path)`; binds the plugin to `as`.
@@ -638,17 +638,40 @@ impl Op {
     }
 }
 
+/// `$CASE_DIR`: see [`SUBSTITUTIONS`].
+const CASE_DIR: &str = "$CASE_DIR";
+/// `$DLL`: see [`SUBSTITUTIONS`].
+const DLL: &str = "$DLL";
+/// `$FIXTURE(`: see [`SUBSTITUTIONS`].
+const FIXTURE: &str = "$FIXTURE(";
+
+/// What [`substitute`] replaces in a step's strings, and with what.
+pub const SUBSTITUTIONS: [(&str, &str); 3] = [
+    (
+        CASE_DIR,
+        "the case's scratch directory (absolute; relative paths are relative to it anyway)",
+    ),
+    (
+        DLL,
+        "this platform's library extension without the dot: `so`, `dylib` (or `dll`)",
+    ),
+    (
+        "$FIXTURE(name)",
+        "the path of the case's own copy of the built fixture `name` (an error if no fixture has that name)",
+    ),
+];
+
 /// Replaces `$CASE_DIR`, `$DLL` (this platform's library extension, `so` or `dylib`) and
-/// `$FIXTURE(name)` in `s`.
+/// `$FIXTURE(name)` in `s` ([`SUBSTITUTIONS`]).
 pub fn substitute(s: &str, case_dir: &Path, fixture_path: &dyn Fn(&str) -> PathBuf) -> String {
     let mut out = s
-        .replace("$CASE_DIR", &case_dir.display().to_string())
-        .replace("$DLL", std::env::consts::DLL_EXTENSION);
-    while let Some(start) = out.find("$FIXTURE(") {
+        .replace(CASE_DIR, &case_dir.display().to_string())
+        .replace(DLL, std::env::consts::DLL_EXTENSION);
+    while let Some(start) = out.find(FIXTURE) {
         let Some(len) = out[start..].find(')') else {
             break;
         };
-        let name = out[start + "$FIXTURE(".len()..start + len].to_string();
+        let name = out[start + FIXTURE.len()..start + len].to_string();
         out.replace_range(
             start..start + len + 1,
             &fixture_path(&name).display().to_string(),
@@ -661,8 +684,8 @@ pub fn substitute(s: &str, case_dir: &Path, fixture_path: &dyn Fn(&str) -> PathB
 fn fixture_refs(s: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut rest = s;
-    while let Some(start) = rest.find("$FIXTURE(") {
-        let after = &rest[start + "$FIXTURE(".len()..];
+    while let Some(start) = rest.find(FIXTURE) {
+        let after = &rest[start + FIXTURE.len()..];
         match after.find(')') {
             Some(end) => {
                 out.push(after[..end].to_string());
@@ -678,7 +701,7 @@ fn fixture_refs(s: &str) -> Vec<String> {
 }
 
 /// One name or several.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(untagged)]
 pub enum Names {
     /// One name.
@@ -698,7 +721,7 @@ impl Names {
 }
 
 /// A file discovery is expected to skip, and the error kind why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SkippedFile {
     /// The file name.
@@ -709,7 +732,7 @@ pub struct SkippedFile {
 
 /// What the parent expects of a step. Every field is optional; a loader step with no
 /// `error` must succeed.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Expect {
     /// The step fails with this error kind (`plugspec::ErrorKind::as_str`).
@@ -832,6 +855,12 @@ impl Expect {
 
 /// The expectation fields that apply to an op.
 fn applicable(op: &Op) -> &'static [&'static str] {
+    applicable_to(op.name())
+}
+
+/// The expectation fields that apply to the op named `op` (its `op` value; none for an unknown
+/// name).
+pub fn applicable_to(op: &str) -> &'static [&'static str] {
     const ERR: [&str; 5] = [
         "error",
         "previous_failure",
@@ -840,7 +869,7 @@ fn applicable(op: &Op) -> &'static [&'static str] {
         "differences",
     ];
     match op {
-        Op::Open { .. } => &[
+        "open" => &[
             "error",
             "differences",
             "previous_failure",
@@ -851,7 +880,7 @@ fn applicable(op: &Op) -> &'static [&'static str] {
             "identity",
             "max_ms",
         ],
-        Op::OpenConcurrent { .. } => &[
+        "open_concurrent" => &[
             "error",
             "differences",
             "previous_failure",
@@ -865,8 +894,8 @@ fn applicable(op: &Op) -> &'static [&'static str] {
             "each_read",
             "max_ms",
         ],
-        Op::OpenEach { .. } => &["error", "all_ok", "max_ms"],
-        Op::Lookup { .. } => &[
+        "open_each" => &["error", "all_ok", "max_ms"],
+        "lookup" => &[
             "error",
             "previous_failure",
             "message_starts_with",
@@ -878,34 +907,48 @@ fn applicable(op: &Op) -> &'static [&'static str] {
             "allocations",
             "same_address_as",
         ],
-        Op::Call { .. } | Op::Read { .. } => &["value", "at_least"],
-        Op::Mapped { .. } => &["mapped"],
-        Op::Global { .. } => &["found"],
-        Op::InitLog {} => &["lines"],
-        Op::Discover { .. } => &["error", "loaded", "skipped", "max_ms"],
-        Op::Inspect { .. } => &[ERR[0], ERR[1], ERR[2], ERR[3], ERR[4], "identity", "max_ms"],
+        "call" | "read" => &["value", "at_least"],
+        "mapped" => &["mapped"],
+        "global" => &["found"],
+        "init_log" => &["lines"],
+        "discover" => &["error", "loaded", "skipped", "max_ms"],
+        "inspect" => &[ERR[0], ERR[1], ERR[2], ERR[3], ERR[4], "identity", "max_ms"],
         _ => &[],
     }
 }
 
-/// The raw file, before validation.
-#[derive(Debug, Deserialize)]
+/// The raw file, before validation. Its field docs are the case format's top-level keys in
+/// `conformance/README.md` and `conformance/case.schema.json` ([`crate::authoring`]).
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct RawCase {
+pub(crate) struct RawCase {
+    /// The case's ID: the area's prefix, `-` and four digits (`OPN-0003`); opaque, permanent,
+    /// never reused, and the start of the file name (`OPN-0003-<slug>.toml`).
     id: String,
+    /// One line saying what the case checks.
     title: String,
+    /// The rules the case checks: IDs from `spec/SPEC.md` (`OPEN-3`).
     rules: Vec<String>,
+    /// The clauses of those rules the case checks (`VER-4.b`); each belongs to one of `rules`.
     #[serde(default)]
     clauses: Vec<String>,
+    /// Where the case applies: `loading` (the default: where plugins load), `refusing`, `any`,
+    /// an OS family (`linux`, `macos`, `freebsd`, `windows`) or a target triple.
     #[serde(default)]
     platforms: Vec<String>,
+    /// Capabilities the test binary or driver must have (`alloc_count`, `unprivileged`).
     #[serde(default)]
     requires: Vec<String>,
+    /// Run the case this many times, each in a fresh child; every run must pass (default 1).
     #[serde(default)]
     repeat: Option<u32>,
+    /// What the host requires of plugins.
     #[serde(default)]
     host: HostSpec,
+    /// The steps, in order: each an operation (`op`) with its keys and an optional `expect`
+    /// table.
     #[serde(default, rename = "step")]
+    #[schemars(with = "Vec<serde_json::Value>")]
     steps: Vec<toml::Table>,
 }
 

@@ -87,6 +87,7 @@
 //! cases and rules.
 
 pub mod alloc;
+pub mod authoring;
 pub mod cargo;
 pub mod case;
 pub mod child;

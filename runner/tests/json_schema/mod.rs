@@ -1,7 +1,8 @@
 //! A small JSON Schema validator for the tests: the subset of JSON Schema 2020-12 the runner's
 //! schemas use (type, const, enum, required, properties, additionalProperties: false, items,
-//! minimum, $ref to #/$defs). Any other keyword is an error, so a schema cannot say more than
-//! is checked.
+//! minimum, oneOf, anyOf, $ref to #/$defs; `default` and `format` are annotations). Any other
+//! keyword is an error, so a schema cannot say more than is checked. `.ci/run` validates the
+//! same documents with check-jsonschema as well.
 
 #![allow(dead_code)]
 
@@ -37,7 +38,29 @@ pub fn validate(schema: &Value, root: &Value, value: &Value, at: &str, errors: &
     };
     for (keyword, arg) in schema {
         match keyword.as_str() {
-            "$schema" | "$id" | "title" | "description" | "$defs" => {}
+            "$schema" | "$id" | "title" | "description" | "$defs" | "default" | "format" => {}
+            "oneOf" | "anyOf" => {
+                let alternatives = arg.as_array().map(Vec::as_slice).unwrap_or_default();
+                let matching = alternatives
+                    .iter()
+                    .filter(|alt| {
+                        let mut sub = Vec::new();
+                        validate(alt, root, value, at, &mut sub);
+                        sub.is_empty()
+                    })
+                    .count();
+                let ok = if keyword == "oneOf" {
+                    matching == 1
+                } else {
+                    matching >= 1
+                };
+                if !ok {
+                    errors.push(format!(
+                        "{at}: {value} matches {matching} of the {} alternatives of {keyword}",
+                        alternatives.len()
+                    ));
+                }
+            }
             "$ref" => {
                 let name = arg.as_str().and_then(|r| r.strip_prefix("#/$defs/"));
                 match name.and_then(|n| root["$defs"].get(n)) {
