@@ -1,31 +1,50 @@
-//! LOOKUP: a lookup hit allocates nothing (counted by a global allocator), and a miss is a clean
-//! typed error.
+//! What allocates on the hot paths, counted per thread by a global allocator: a lookup hit
+//! (LOOKUP) and a cached open (OPEN-2) allocate nothing, and a lookup miss is a clean typed error.
 
 #![cfg(unix)]
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::cell::Cell;
+use std::sync::OnceLock;
 
 use plugspec::{ErrorKind, HostConfig, Loader, Plugin, ReferenceLoader};
 
 mod support;
 
-struct Counting;
-static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+thread_local! {
+    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
+}
 
-// SAFETY: forwards every call to the system allocator unchanged; only counts.
+/// The system allocator, counting allocations of the calling thread (tests run in parallel).
+struct Counting;
+
+fn bump() {
+    let _ = ALLOCATIONS.try_with(|c| c.set(c.get() + 1));
+}
+
+fn allocations() -> usize {
+    ALLOCATIONS.with(Cell::get)
+}
+
+// SAFETY: forwards every call to the system allocator unchanged; counting touches only a
+// const-initialised thread-local `Cell`, which never allocates.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::SeqCst);
+        bump();
         // SAFETY: same contract as the caller's.
         unsafe { System.alloc(layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        bump();
+        // SAFETY: same contract as the caller's.
+        unsafe { System.alloc_zeroed(layout) }
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         // SAFETY: same contract as the caller's.
         unsafe { System.dealloc(ptr, layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::SeqCst);
+        bump();
         // SAFETY: same contract as the caller's.
         unsafe { System.realloc(ptr, layout, new_size) }
     }
@@ -34,20 +53,38 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
+/// The basic fixture, loaded once for the process (its identity loads once); the tests share it.
+fn loaded() -> &'static (std::path::PathBuf, ReferenceLoader, plugspec::LoadedPlugin) {
+    static LOADED: OnceLock<(std::path::PathBuf, ReferenceLoader, plugspec::LoadedPlugin)> =
+        OnceLock::new();
+    LOADED.get_or_init(|| {
+        let path = support::built_fixture("fx_basic", "alloc");
+        let loader =
+            ReferenceLoader::with_host(HostConfig::new().shared(support::common_package()));
+        let plugin = loader.open(&path).unwrap();
+        (path, loader, plugin)
+    })
+}
+
+#[test]
+fn the_counter_counts() {
+    let before = allocations();
+    drop(std::hint::black_box(Box::new(std::hint::black_box(1u64))));
+    assert_eq!(allocations() - before, 1);
+}
+
 #[test]
 fn a_lookup_hit_allocates_nothing() {
-    let path = support::built_fixture("fx_basic", "lookup-alloc");
-    let loader = ReferenceLoader::with_host(HostConfig::new().shared(support::common_package()));
-    let plugin = loader.open(&path).unwrap();
+    let (path, loader, plugin) = loaded();
     let names = ["add", "VALUE", "COUNTER", "HOOK", "call_hook"];
-    let before = ALLOCATIONS.load(Ordering::SeqCst);
+    let before = allocations();
     let mut found = 0;
     for _ in 0..1000 {
         for name in names {
             found += usize::from(plugin.lookup(name).is_ok());
         }
     }
-    let after = ALLOCATIONS.load(Ordering::SeqCst);
+    let after = allocations();
     assert_eq!(found, 5000);
     assert_eq!(after - before, 0, "lookup hits allocated");
     // A miss allocates its error, and is typed.
@@ -56,5 +93,47 @@ fn a_lookup_hit_allocates_nothing() {
         ErrorKind::SymbolNotFound
     );
     // And the cached open path does not load again: same plugin.
-    assert_eq!(loader.open(&path).unwrap(), plugin);
+    assert_eq!(loader.open(path).unwrap(), *plugin);
+}
+
+#[test]
+fn a_cached_open_allocates_nothing() {
+    let (path, loader, plugin) = loaded();
+    // Every spelling that resolves to the loaded path (OPEN-2): absolute, relative to the
+    // working directory, through `..`, through a symlink.
+    let dir = path.parent().unwrap();
+    let name = path.file_name().unwrap();
+    let dotdot = dir.join("..").join(dir.file_name().unwrap()).join(name);
+    let link = dir.join("link.so");
+    std::os::unix::fs::symlink(path, &link).unwrap();
+    let cwd = std::env::current_dir().unwrap();
+    let relative = pathdiff(path, &cwd);
+    let spellings = [path.clone(), dotdot, link.clone(), relative];
+    for given in &spellings {
+        assert_eq!(loader.open(given).unwrap(), *plugin, "{given:?}");
+    }
+    let before = allocations();
+    for _ in 0..200 {
+        for given in &spellings {
+            assert!(loader.open(given).unwrap() == *plugin);
+        }
+    }
+    let after = allocations();
+    assert_eq!(after - before, 0, "cached opens allocated");
+    // OPEN-1 still holds: a path that no longer resolves is not found, loaded or not.
+    std::fs::remove_file(&link).unwrap();
+    assert_eq!(loader.open(&link).unwrap_err().kind(), ErrorKind::NotFound);
+}
+
+/// `path` relative to `base` (both absolute), through `..` as needed.
+fn pathdiff(path: &std::path::Path, base: &std::path::Path) -> std::path::PathBuf {
+    let path: Vec<_> = path.components().collect();
+    let base: Vec<_> = base.components().collect();
+    let common = path.iter().zip(&base).take_while(|(a, b)| a == b).count();
+    let mut out = std::path::PathBuf::new();
+    for _ in common..base.len() {
+        out.push("..");
+    }
+    out.extend(&path[common..]);
+    out
 }

@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::thread::ThreadId;
 
+use rustc_hash::FxBuildHasher;
+
 use super::LoadedPlugin;
 use crate::error::Error;
 
@@ -20,17 +22,29 @@ enum Entry {
     Failed(Error),
 }
 
-#[derive(Default)]
+/// A resolved path's bytes: the registry's key. Hashed as bytes with Fx (a path hashes by its
+/// components otherwise), and looked up with a borrowed `&[u8]`, so a cached open allocates
+/// nothing.
+type PathKey = Box<[u8]>;
+
 struct Registry {
-    by_path: HashMap<PathBuf, Entry>,
-    identities: HashMap<String, PathBuf>,
-    waiting_for: HashMap<ThreadId, PathBuf>,
+    by_path: HashMap<PathKey, Entry, FxBuildHasher>,
+    identities: HashMap<String, PathBuf, FxBuildHasher>,
+    waiting_for: HashMap<ThreadId, PathKey, FxBuildHasher>,
 }
 
-static REGISTRY: Mutex<Option<Registry>> = Mutex::new(None);
+static REGISTRY: Mutex<Registry> = Mutex::new(Registry {
+    by_path: HashMap::with_hasher(FxBuildHasher),
+    identities: HashMap::with_hasher(FxBuildHasher),
+    waiting_for: HashMap::with_hasher(FxBuildHasher),
+});
 static CHANGED: Condvar = Condvar::new();
 
-fn lock() -> MutexGuard<'static, Option<Registry>> {
+fn key(path: &Path) -> &[u8] {
+    path.as_os_str().as_encoded_bytes()
+}
+
+fn lock() -> MutexGuard<'static, Registry> {
     // A panic while the lock is held cannot leave the maps half-updated (every update is a
     // single insert or remove), so a poisoned lock is still usable.
     REGISTRY.lock().unwrap_or_else(|e| e.into_inner())
@@ -49,23 +63,25 @@ pub(crate) enum Claim {
 /// Ownership of a loading entry. Dropping it without `finish` (a bug or a panic in the loader)
 /// removes the entry and wakes the waiters, so nobody waits forever.
 pub(crate) struct Loading {
-    path: Option<PathBuf>,
+    path: Option<PathKey>,
 }
 
 /// Claims `canonical` for the calling thread, waits while another thread loads it, or reports a
-/// recursive open.
+/// recursive open. A plugin already loaded (OPEN-2) costs one lock and one hash lookup, and no
+/// allocation.
 pub(crate) fn claim(given: &Path, canonical: &Path) -> Result<Claim, Error> {
-    let me = std::thread::current().id();
+    let canonical = key(canonical);
     let mut guard = lock();
     loop {
-        let registry = guard.get_or_insert_with(Registry::default);
+        let registry = &mut *guard;
         match registry.by_path.get(canonical) {
             None => {
+                let me = std::thread::current().id();
                 registry
                     .by_path
-                    .insert(canonical.to_path_buf(), Entry::Loading(me));
+                    .insert(canonical.into(), Entry::Loading(me));
                 return Ok(Claim::Load(Loading {
-                    path: Some(canonical.to_path_buf()),
+                    path: Some(canonical.into()),
                 }));
             }
             Some(Entry::Ready(plugin)) => return Ok(Claim::Ready(*plugin)),
@@ -73,14 +89,13 @@ pub(crate) fn claim(given: &Path, canonical: &Path) -> Result<Claim, Error> {
                 return Ok(Claim::Failed(error.as_previous_failure(given)));
             }
             Some(Entry::Loading(owner)) => {
+                let me = std::thread::current().id();
                 if would_deadlock(registry, me, *owner) {
                     return Err(Error::recursive_open(given));
                 }
-                registry.waiting_for.insert(me, canonical.to_path_buf());
+                registry.waiting_for.insert(me, canonical.into());
                 guard = CHANGED.wait(guard).unwrap_or_else(|e| e.into_inner());
-                if let Some(registry) = guard.as_mut() {
-                    registry.waiting_for.remove(&me);
-                }
+                guard.waiting_for.remove(&me);
             }
         }
     }
@@ -96,7 +111,7 @@ fn would_deadlock(registry: &Registry, me: ThreadId, mut owner: ThreadId) -> boo
         let Some(path) = registry.waiting_for.get(&owner) else {
             return false;
         };
-        match registry.by_path.get(path) {
+        match registry.by_path.get(&**path) {
             Some(Entry::Loading(next)) => owner = *next,
             _ => return false,
         }
@@ -107,7 +122,7 @@ fn would_deadlock(registry: &Registry, me: ThreadId, mut owner: ThreadId) -> boo
 /// Reserves `identity` for `canonical`. Fails with the path that already owns it.
 pub(crate) fn reserve_identity(identity: &str, canonical: &Path) -> Result<(), PathBuf> {
     let mut guard = lock();
-    let registry = guard.get_or_insert_with(Registry::default);
+    let registry = &mut *guard;
     match registry.identities.get(identity) {
         Some(owner) if owner != canonical => Err(owner.clone()),
         Some(_) => Ok(()),
@@ -124,10 +139,8 @@ pub(crate) fn reserve_identity(identity: &str, canonical: &Path) -> Result<(), P
 /// plugin's code never ran).
 pub(crate) fn release_identity(identity: &str, canonical: &Path) {
     let mut guard = lock();
-    if let Some(registry) = guard.as_mut()
-        && registry.identities.get(identity).map(PathBuf::as_path) == Some(canonical)
-    {
-        registry.identities.remove(identity);
+    if guard.identities.get(identity).map(PathBuf::as_path) == Some(canonical) {
+        guard.identities.remove(identity);
     }
 }
 
@@ -137,7 +150,7 @@ impl Loading {
     pub(crate) fn finish(mut self, result: &Result<LoadedPlugin, Error>, keep_sticky: bool) {
         let Some(path) = self.path.take() else { return };
         let mut guard = lock();
-        let registry = guard.get_or_insert_with(Registry::default);
+        let registry = &mut *guard;
         match result {
             Ok(plugin) => {
                 registry.by_path.insert(path, Entry::Ready(*plugin));
@@ -158,9 +171,7 @@ impl Drop for Loading {
     fn drop(&mut self) {
         if let Some(path) = self.path.take() {
             let mut guard = lock();
-            if let Some(registry) = guard.as_mut() {
-                registry.by_path.remove(&path);
-            }
+            guard.by_path.remove(&path);
             drop(guard);
             CHANGED.notify_all();
         }

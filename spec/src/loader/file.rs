@@ -1,73 +1,18 @@
 //! Everything the reference loader learns from the file before mapping it (rules `OPEN-*` on
 //! resolution, `VER-*` on reading the manifest from the file).
 //!
-//! The path is resolved (through `/proc/self/fd` on Linux, else `realpath`), the file must be a
+//! The path is resolved (`resolve`: through the kernel's name of a descriptor where it has one,
+//! else `realpath`), the file must be a
 //! regular file (a FIFO would block the dynamic loader forever), and the manifest is read out of
 //! its section (`read`)
 //! without mapping or running anything.
 
 use std::fs::File;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::error::Error;
 
-/// Resolves `given` to a canonical absolute path: the cache key.
-pub(crate) fn resolve(given: &Path) -> Result<PathBuf, Error> {
-    let raw = given.as_os_str().as_encoded_bytes();
-    if raw.is_empty() {
-        return Err(Error::not_found(given, "the path is empty"));
-    }
-    if raw.contains(&0) {
-        return Err(Error::not_found(given, "the path contains a NUL byte"));
-    }
-    #[cfg(unix)]
-    if raw.len() >= libc::PATH_MAX as usize {
-        // glibc's realpath resolves one component at a time and would accept it; the kernel's
-        // own `open` refuses it, and so does plugspec (rule ERR kinds: too long is not found).
-        return Err(Error::not_found(
-            given,
-            format_args!(
-                "the path is {} bytes, longer than PATH_MAX ({})",
-                raw.len(),
-                libc::PATH_MAX - 1
-            ),
-        ));
-    }
-    // OPEN-1: resolved on every open, loaded or not (a deleted file is not found even when a
-    // plugin from that path is loaded).
-    match by_descriptor(given) {
-        Some(canonical) => Ok(canonical),
-        None => std::fs::canonicalize(given).map_err(|e| Error::not_found(given, e)),
-    }
-}
-
-/// The canonical path of `given` on Linux without `realpath`'s one `readlink` per component:
-/// open the path itself with `O_PATH` (one path walk; nothing is read, a FIFO does not block)
-/// and read the kernel's name of the descriptor back from `/proc/self/fd`. Three system calls
-/// whatever the depth. `None` whenever that gives no plain answer — the open fails (then
-/// `realpath` reports the error, exactly as without this), `/proc` is not mounted, or the name
-/// is not an absolute path of a file that exists (the kernel's `" (deleted)"` and
-/// `"(unreachable)"` forms) — and the caller falls back to `realpath`.
-#[cfg(any(target_os = "linux", target_os = "android"))]
-fn by_descriptor(given: &Path) -> Option<PathBuf> {
-    use std::os::fd::AsRawFd;
-    use std::os::unix::ffi::OsStrExt;
-    use std::os::unix::fs::OpenOptionsExt;
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_PATH | libc::O_CLOEXEC)
-        .open(given)
-        .ok()?;
-    let name = std::fs::read_link(format!("/proc/self/fd/{}", file.as_raw_fd())).ok()?;
-    let bytes = name.as_os_str().as_bytes();
-    (bytes.first() == Some(&b'/') && !bytes.ends_with(b" (deleted)")).then_some(name)
-}
-
-/// Elsewhere `realpath` is the only resolution.
-#[cfg(not(any(target_os = "linux", target_os = "android")))]
-fn by_descriptor(_: &Path) -> Option<PathBuf> {
-    None
-}
+pub(crate) use super::resolve::resolve;
 
 /// Opens `canonical` for reading without blocking, and checks that it is a regular file.
 pub(crate) fn open_regular(given: &Path, canonical: &Path) -> Result<File, Error> {

@@ -3,7 +3,7 @@
 //! `open` runs these steps, each in its own module, and stops at the first failure:
 //!
 //! 1. refuse on a platform that does not load plugins ([`crate::platform`]);
-//! 2. resolve the path and check it is a regular file (`file`);
+//! 2. resolve the path (`resolve`) and check it is a regular file (`file`);
 //! 3. claim the resolved path in the process-wide registry: return the cached plugin or sticky
 //!    failure, wait while another thread loads it, or report a recursive open (`cache`);
 //! 4. read the manifest from the file, without mapping it, and check ABI version and build
@@ -23,6 +23,7 @@ mod init;
 mod os;
 /// Reading a plugin's manifest from its file ([`read_manifest`](crate::read_manifest)).
 pub mod read;
+mod resolve;
 
 #[doc(hidden)]
 pub use faults::Fault;
@@ -120,7 +121,9 @@ impl Loader for ReferenceLoader {
                 platform.reason(),
             ));
         }
-        let canonical = file::resolve(path)?;
+        // On the stack: a plugin already loaded is returned without allocating.
+        let mut buffer = resolve::PathBuffer::new();
+        let canonical = resolve::resolve_in(path, &mut buffer)?;
         if self.fault == Some(Fault::NoLock) {
             return self.load(path, &canonical);
         }
