@@ -661,12 +661,16 @@ pub const SUBSTITUTIONS: [(&str, &str); 3] = [
     ),
 ];
 
+/// Replaces `$DLL` in `s` with this platform's library extension (`so`, `dylib`): all that an
+/// expectation's file names may use ([`SUBSTITUTIONS`]).
+pub fn with_library_extension(s: &str) -> String {
+    s.replace(DLL, std::env::consts::DLL_EXTENSION)
+}
+
 /// Replaces `$CASE_DIR`, `$DLL` (this platform's library extension, `so` or `dylib`) and
 /// `$FIXTURE(name)` in `s` ([`SUBSTITUTIONS`]).
 pub fn substitute(s: &str, case_dir: &Path, fixture_path: &dyn Fn(&str) -> PathBuf) -> String {
-    let mut out = s
-        .replace(CASE_DIR, &case_dir.display().to_string())
-        .replace(DLL, std::env::consts::DLL_EXTENSION);
+    let mut out = with_library_extension(&s.replace(CASE_DIR, &case_dir.display().to_string()));
     while let Some(start) = out.find(FIXTURE) {
         let Some(len) = out[start..].find(')') else {
             break;

@@ -5,10 +5,13 @@
 //!
 //! `truncate` and `patch` may count from an ELF section (`section`: its data in the file;
 //! `section_header`: its entry in the section header table), found by reading the file's own
-//! headers, so that a case can cut or corrupt a plugin at the same place whatever the toolchain
+//! headers (with `object`), so that a case can cut or corrupt a plugin at the same place whatever the toolchain
 //! laid out (ELF only: cases using them run on `linux` and `freebsd`).
 
 use std::path::Path;
+
+use object::Endianness;
+use object::read::elf::{FileHeader, SectionHeader};
 
 use crate::case::Op;
 
@@ -224,60 +227,31 @@ fn elf_section(path: &str, name: &str) -> Result<SectionPlace, String> {
 }
 
 fn find_section(b: &[u8], name: &str) -> Option<SectionPlace> {
-    if b.get(..4)? != b"\x7fELF" {
+    use object::elf::{ELFCLASS32, ELFCLASS64, ELFMAG, FileClass, FileHeader32, FileHeader64};
+    if b.get(..4)? != ELFMAG {
         return None;
     }
-    let wide = match b.get(4)? {
-        1 => false,
-        2 => true,
-        _ => return None,
-    };
-    let little = match b.get(5)? {
-        1 => true,
-        2 => false,
-        _ => return None,
-    };
-    let uint = |at: u64, len: usize| -> Option<u64> {
-        let at = usize::try_from(at).ok()?;
-        let raw = b.get(at..at.checked_add(len)?)?;
-        let mut v = 0u64;
-        for i in 0..len {
-            let byte = if little { raw[len - 1 - i] } else { raw[i] };
-            v = (v << 8) | u64::from(byte);
-        }
-        Some(v)
-    };
-    // (e_shoff, e_shentsize, e_shnum, e_shstrndx) and (sh_offset, its width) by class.
-    let (shoff, shentsize, shnum, shstrndx) = if wide {
-        (
-            uint(0x28, 8)?,
-            uint(0x3a, 2)?,
-            uint(0x3c, 2)?,
-            uint(0x3e, 2)?,
-        )
-    } else {
-        (
-            uint(0x20, 4)?,
-            uint(0x2e, 2)?,
-            uint(0x30, 2)?,
-            uint(0x32, 2)?,
-        )
-    };
-    let (off_at, word) = if wide { (24, 8) } else { (16, 4) };
-    let header = |i: u64| shoff.checked_add(i.checked_mul(shentsize)?);
-    let names = uint(header(shstrndx)? + off_at, word)?;
-    (0..shnum).find_map(|i| {
-        let h = header(i)?;
-        let start = usize::try_from(names.checked_add(uint(h, 4)?)?).ok()?;
-        let rest = b.get(start..)?;
-        let end = rest.iter().position(|&c| c == 0)?;
-        if &rest[..end] != name.as_bytes() {
-            return None;
-        }
-        Some(SectionPlace {
-            header: h,
-            data: uint(h + off_at, word)?,
-        })
+    match FileClass(*b.get(4)?) {
+        ELFCLASS64 => section_place::<FileHeader64<Endianness>>(b, name),
+        ELFCLASS32 => section_place::<FileHeader32<Endianness>>(b, name),
+        _ => None,
+    }
+}
+
+/// The section `name` of an ELF file of one class (`object` reads the headers, either byte
+/// order): its entry's offset in the section header table and its data's offset.
+fn section_place<H: FileHeader<Endian = Endianness>>(b: &[u8], name: &str) -> Option<SectionPlace> {
+    let header = H::parse(b).ok()?;
+    let endian = header.endian().ok()?;
+    let sections = header.sections(endian, b).ok()?;
+    let (index, section) = sections.section_by_name(endian, name.as_bytes())?;
+    let entry = header
+        .e_shoff(endian)
+        .into()
+        .checked_add(u64::from(header.e_shentsize(endian)).checked_mul(index.0 as u64)?)?;
+    Some(SectionPlace {
+        header: entry,
+        data: section.sh_offset(endian).into(),
     })
 }
 
@@ -383,19 +357,26 @@ mod tests {
     /// A little-endian ELF64 header plus two section headers (null, `.shstrtab`) and a third,
     /// `.plugspec`, whose data sits at 0x1234.
     fn tiny_elf64() -> Vec<u8> {
-        let names = b"\0.shstrtab\0.plugspec\0";
+        let names = b"\0.shstrtab\0.plugspec\0\0\0\0";
         let shoff = 64 + names.len() as u64;
         let mut b = vec![0u8; 64];
-        b[..6].copy_from_slice(b"\x7fELF\x02\x01");
+        b[..7].copy_from_slice(b"\x7fELF\x02\x01\x01");
         b[0x28..0x30].copy_from_slice(&shoff.to_le_bytes());
         b[0x3a..0x3c].copy_from_slice(&64u16.to_le_bytes());
         b[0x3c..0x3e].copy_from_slice(&3u16.to_le_bytes());
         b[0x3e..0x40].copy_from_slice(&1u16.to_le_bytes());
         b.extend_from_slice(names);
-        for (name, offset) in [(0u32, 0u64), (1, 64), (11, 0x1234)] {
+        // (sh_name, sh_type, sh_offset, sh_size): null, .shstrtab (SHT_STRTAB), .plugspec.
+        for (name, kind, offset, size) in [
+            (0u32, 0u32, 0u64, 0u64),
+            (1, 3, 64, names.len() as u64),
+            (11, 1, 0x1234, 0),
+        ] {
             let mut h = vec![0u8; 64];
             h[..4].copy_from_slice(&name.to_le_bytes());
+            h[4..8].copy_from_slice(&kind.to_le_bytes());
             h[24..32].copy_from_slice(&offset.to_le_bytes());
+            h[32..40].copy_from_slice(&size.to_le_bytes());
             b.extend_from_slice(&h);
         }
         b
@@ -404,7 +385,7 @@ mod tests {
     #[test]
     fn finds_a_section_by_name() {
         let b = tiny_elf64();
-        let shoff = 64 + 21; // the ELF header, then the 21 bytes of section names
+        let shoff = 64 + 24; // the ELF header, then the section names (21 bytes, padded to 24)
         assert_eq!(
             find_section(&b, ".plugspec"),
             Some(SectionPlace {
@@ -415,6 +396,9 @@ mod tests {
         assert_eq!(find_section(&b, ".shstrtab").map(|s| s.data), Some(64));
         assert_eq!(find_section(&b, ".text"), None);
         assert_eq!(find_section(&b[..70], ".plugspec"), None);
+        let mut big_endian = b.clone();
+        big_endian[5] = 2;
+        assert_eq!(find_section(&big_endian, ".plugspec"), None);
         assert_eq!(find_section(b"not an ELF file", ".plugspec"), None);
     }
 }

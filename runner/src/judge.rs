@@ -352,7 +352,7 @@ fn check_step(step: &Step, o: &Observation, run: &ChildRun, _i: usize) -> Result
     }
     let dll = |v: &[String]| -> Vec<String> {
         v.iter()
-            .map(|s| s.replace("$DLL", std::env::consts::DLL_EXTENSION))
+            .map(|s| crate::case::with_library_extension(s))
             .collect()
     };
     if let Some(loaded) = x.loaded.as_deref().map(dll)
@@ -374,7 +374,7 @@ fn check_step(step: &Step, o: &Observation, run: &ChildRun, _i: usize) -> Result
             .iter()
             .map(|s| {
                 (
-                    s.file.replace("$DLL", std::env::consts::DLL_EXTENSION),
+                    crate::case::with_library_extension(&s.file),
                     s.error.clone(),
                 )
             })

@@ -11,7 +11,7 @@
 use std::fmt;
 use std::path::Path;
 
-use crate::error::{Error, ErrorKind};
+use crate::error::Error;
 use crate::fingerprint::HostConfig;
 
 /// A plugin loader: the thing under test.
@@ -34,7 +34,7 @@ pub trait Loader: Send + Sync + 'static {
     /// # The contract, step by step
     ///
     /// What the conformance suite expects of `open`, in order; each step names the rules of
-    /// SPEC.md it satisfies and the [`ErrorKind`] each failure gets. Every error carries the
+    /// SPEC.md it satisfies and the [`ErrorKind`](crate::ErrorKind) each failure gets. Every error carries the
     /// path as given (ERR-2). "Cached" failures are remembered for the resolved path and
     /// returned again at once with ` (previous failure)` (CACHE-3); the others are not, so a
     /// retry looks again (CACHE-1, CACHE-2). No failure affects another path (CACHE-4).
@@ -385,13 +385,10 @@ impl Loader for RefusingLoader {
     }
 }
 
-/// The error kind an implementation must give for `open` on a platform that does not load
-/// plugins.
-pub const UNSUPPORTED: ErrorKind = ErrorKind::UnsupportedPlatform;
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ErrorKind;
 
     #[test]
     fn written_types_compare_without_white_space() {
