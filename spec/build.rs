@@ -51,7 +51,15 @@ fn main() {
     let dir = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
     let (hash, files) =
         package_source_hash(Path::new(&dir)).expect("the plugspec sources are readable");
-    println!("cargo:rustc-env=PLUGSPEC_PACKAGE_HASH={hash}");
+    // VER-2: plugspec's own record carries its build settings too, except its cargo features:
+    // `loader` and `faults` add the reference loader and nothing else, no type of the ABI
+    // depends on them, and plugins build plugspec without the loader while hosts build it with.
+    let settings = package_settings()
+        .split(' ')
+        .filter(|word| !word.starts_with("features="))
+        .collect::<Vec<_>>()
+        .join(" ");
+    println!("cargo:rustc-env=PLUGSPEC_PACKAGE_HASH={settings} src={hash}");
     for f in files {
         println!("cargo:rerun-if-changed={}", f.display());
     }

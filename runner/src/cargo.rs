@@ -38,7 +38,17 @@ pub fn build_workspace_with_progress(
     let mut build = escargot::CargoBuild::new()
         .manifest_path(manifest)
         .target_dir(target_dir)
-        .args(["--workspace", "--lib"]);
+        .args(["--workspace", "--lib"])
+        // VER-2: debug assertions are part of every shared package's build record, so fixtures
+        // are built with this host's setting (the runner's own profile decides it).
+        .args([
+            "--config",
+            if cfg!(debug_assertions) {
+                "profile.dev.debug-assertions=true"
+            } else {
+                "profile.dev.debug-assertions=false"
+            },
+        ]);
     if ci() {
         build = build.arg("--locked");
     }

@@ -732,12 +732,16 @@ fn inspect(path: &Path) -> Observation {
                 format!("target features = {}", b.target_features),
                 format!("panic strategy = {}", b.panic),
             ];
-            lines.extend(
-                m.fingerprint
-                    .packages
-                    .iter()
-                    .map(|p| format!("package {} = {} #{}", p.name, p.version, p.hash)),
-            );
+            lines.extend(m.fingerprint.packages.iter().map(|p| {
+                let settings = plugspec::fingerprint::record_settings(p.hash);
+                format!(
+                    "package {} = {} #{}{}{settings}",
+                    p.name,
+                    p.version,
+                    plugspec::fingerprint::record_source_hash(p.hash),
+                    if settings.is_empty() { "" } else { " " },
+                )
+            }));
             if let Some(v) = m.fingerprint.api_version {
                 lines.push(format!("api version = {v}"));
             }

@@ -115,8 +115,9 @@ fn inspect_describes_a_plugin() {
         .stdout(contains(format!("target:          {}", THIS_BUILD.target)))
         .stdout(contains("plugspec 0.1.0 #"))
         .stdout(contains(format!(
-            "fixture-common 0.1.0 #{}",
-            fixture_common::PACKAGE.hash
+            "fixture-common 0.1.0 #{} {}",
+            plugspec::fingerprint::record_source_hash(fixture_common::PACKAGE.hash),
+            plugspec::fingerprint::record_settings(fixture_common::PACKAGE.hash)
         )))
         .stdout(contains(
             "function add: extern \"C\" fn(i32, i32) -> i32 (size",
@@ -316,7 +317,7 @@ fn check_names_a_shared_package_of_another_version() {
             .stdout(contains("    package fixture-common: plugin 0.1.0 #"))
             .stdout(contains(format!(
                 ", host 0.1.0 #{}",
-                fixture_common::PACKAGE.hash
+                plugspec::fingerprint::record_source_hash(fixture_common::PACKAGE.hash)
             )));
     }
 }

@@ -309,7 +309,17 @@ impl fmt::Display for Manifest<'_> {
         )?;
         writeln!(f, "shared packages:")?;
         for p in &fp.packages {
-            writeln!(f, "  {} {} #{}", p.name, p.version, p.hash)?;
+            write!(
+                f,
+                "  {} {} #{}",
+                p.name,
+                p.version,
+                crate::fingerprint::record_source_hash(p.hash)
+            )?;
+            match crate::fingerprint::record_settings(p.hash) {
+                "" => writeln!(f)?,
+                settings => writeln!(f, " {settings}")?,
+            }
         }
         writeln!(f, "exports:")?;
         if self.symbols.is_empty() {

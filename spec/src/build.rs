@@ -18,8 +18,10 @@
 
 include!("package_hash.rs");
 
-/// Called from a shared package's `build.rs`: hashes the package's sources and exports the hash
-/// to the compilation as `PLUGSPEC_PACKAGE_HASH`, read by [`package!`](crate::package).
+/// Called from a shared package's `build.rs`: hashes the package's sources and exports its build
+/// record — [`package_settings`] (enabled features, debug assertions, panic strategy, other
+/// `cfg`s) followed by `src=` and the source hash — to the compilation as
+/// `PLUGSPEC_PACKAGE_HASH`, read by [`package!`](crate::package).
 ///
 /// # Panics
 /// When the package's own sources cannot be read (a build script has nothing better to do).
@@ -27,7 +29,11 @@ pub fn shared_package() {
     let dir = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
     let (hash, files) = package_source_hash(std::path::Path::new(&dir))
         .expect("the shared package's sources are readable");
-    println!("cargo:rustc-env=PLUGSPEC_PACKAGE_HASH={hash}");
+    // VER-2: the record carries the build settings that can change the package's types.
+    println!(
+        "cargo:rustc-env=PLUGSPEC_PACKAGE_HASH={} src={hash}",
+        package_settings()
+    );
     for file in files {
         println!("cargo:rerun-if-changed={}", file.display());
     }

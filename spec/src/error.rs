@@ -105,7 +105,8 @@ impl fmt::Display for ErrorKind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Difference {
     /// What differs: `toolchain`, `target`, `target features`, `panic strategy`,
-    /// `package <name>`, `api version`, `build id`.
+    /// `package <name>` (version or source hash), `features of <name>`,
+    /// `debug_assertions of <name>`, `panic of <name>`, `cfg of <name>`, `api version`, `build id`.
     pub item: String,
     /// The plugin's value.
     pub plugin: String,
@@ -115,7 +116,19 @@ pub struct Difference {
 
 impl fmt::Display for Difference {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if let Some(package) = self.item.strip_prefix("package ") {
+        let setting = crate::fingerprint::PACKAGE_SETTINGS.iter().any(|k| {
+            self.item
+                .strip_prefix(k)
+                .is_some_and(|r| r.starts_with(" of "))
+        });
+        if setting {
+            // VER-3: a build setting of a shared package, e.g. `features of my-api`.
+            write!(
+                f,
+                "plugin was built with different {}: plugin {}, host {}",
+                self.item, self.plugin, self.host
+            )
+        } else if let Some(package) = self.item.strip_prefix("package ") {
             write!(
                 f,
                 "plugin was built with a different version of package {package} (plugin {}, host {})",

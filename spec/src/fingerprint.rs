@@ -44,7 +44,9 @@ pub struct Package {
     pub name: &'static str,
     /// The package version (`CARGO_PKG_VERSION`).
     pub version: &'static str,
-    /// The source hash: 16 hex digits over the package's `Cargo.toml`, `build.rs` and `src/`.
+    /// The package's build record: the settings of its build that can change its types, then its
+    /// source hash, as `features=[..] debug_assertions=on|off panic=.. cfg=[..] src=<hex>` (see
+    /// [`build::shared_package`](crate::build::shared_package); rule VER-2).
     pub hash: &'static str,
 }
 
@@ -76,7 +78,7 @@ pub struct PackageRecord<'a> {
     pub name: &'a str,
     /// Package version.
     pub version: &'a str,
-    /// Source hash.
+    /// Build record: settings and source hash (as [`Package::hash`]).
     pub hash: &'a str,
 }
 
@@ -144,66 +146,143 @@ impl HostConfig {
     }
 }
 
+/// The settings of a package's build record that are compared one by one (rule VER-2), in the
+/// order their differences are listed.
+pub const PACKAGE_SETTINGS: [&str; 4] = ["features", "debug_assertions", "panic", "cfg"];
+
+/// The source hash of a package's build record (the value of its last word, `src=<hex>`); a
+/// record without settings is all source hash.
+pub fn record_source_hash(record: &str) -> &str {
+    match record.rsplit(' ').next() {
+        Some(last) => last.strip_prefix("src=").unwrap_or(last),
+        None => record,
+    }
+}
+
+/// A package's build record without its source hash: its settings (empty for a record that has
+/// none).
+pub fn record_settings(record: &str) -> &str {
+    match record.rsplit_once(' ') {
+        Some((settings, last)) if last.starts_with("src=") => settings,
+        _ => "",
+    }
+}
+
+/// The value of one setting (`features`, `debug_assertions`, `panic`, `cfg`) in a package's
+/// build record, if the record has it.
+pub fn record_setting<'r>(record: &'r str, key: &str) -> Option<&'r str> {
+    record.split(' ').find_map(|word| {
+        let (k, v) = word.split_once('=')?;
+        (k == key).then_some(v)
+    })
+}
+
 /// Every item of `plugin` that differs from `host`, in a fixed order: toolchain, target, target
-/// features, panic strategy, each shared package both sides declare (in the plugin's order), API
-/// version, build ID. Empty means compatible.
+/// features, panic strategy, each shared package both sides declare (in the plugin's order: first
+/// its version and source hash, then each of its [`PACKAGE_SETTINGS`]), API version, build ID.
+/// Empty means compatible.
+///
+/// Linear in the number of packages on both sides, and allocation-free when nothing differs and
+/// the plugin lists the packages it shares with the host in the host's order (the SDK's order:
+/// `plugspec` first, then the declared ones); otherwise one index of the host's packages is built.
 pub fn compare(plugin: &Fingerprint<'_>, host: &HostConfig) -> Vec<Difference> {
     let mut out = Vec::new();
-    let mut differ = |item: &str, p: String, h: String| {
+    // Formats only what differs: nothing is allocated for an equal item.
+    fn differ(
+        out: &mut Vec<Difference>,
+        item: impl FnOnce() -> String,
+        p: (&str, &str),
+        h: (&str, &str),
+    ) {
         if p != h {
             out.push(Difference {
-                item: item.to_string(),
-                plugin: p,
-                host: h,
+                item: item(),
+                plugin: format!("{}{}", p.0, p.1),
+                host: format!("{}{}", h.0, h.1),
             });
         }
-    };
-    let toolchain = |b: &BuildInfo<'_>| format!("rustc {} ({})", b.rustc_version, b.rustc_commit);
+    }
+    let (pb, hb) = (&plugin.build, &host.build);
+    if (pb.rustc_version, pb.rustc_commit) != (hb.rustc_version, hb.rustc_commit) {
+        out.push(Difference {
+            item: "toolchain".into(),
+            plugin: format!("rustc {} ({})", pb.rustc_version, pb.rustc_commit),
+            host: format!("rustc {} ({})", hb.rustc_version, hb.rustc_commit),
+        });
+    }
     differ(
-        "toolchain",
-        toolchain(&plugin.build),
-        toolchain(&host.build),
+        &mut out,
+        || "target".into(),
+        (pb.target, ""),
+        (hb.target, ""),
     );
+    let none_if_empty = |f: &str| if f.is_empty() { "(none)" } else { f }.to_string();
+    if pb.target_features != hb.target_features {
+        out.push(Difference {
+            item: "target features".into(),
+            plugin: none_if_empty(pb.target_features),
+            host: none_if_empty(hb.target_features),
+        });
+    }
     differ(
-        "target",
-        plugin.build.target.into(),
-        host.build.target.into(),
+        &mut out,
+        || "panic strategy".into(),
+        (pb.panic, ""),
+        (hb.panic, ""),
     );
-    let features = |f: &str| {
-        if f.is_empty() {
-            "(none)".to_string()
-        } else {
-            f.to_string()
-        }
-    };
-    differ(
-        "target features",
-        features(plugin.build.target_features),
-        features(host.build.target_features),
-    );
-    differ(
-        "panic strategy",
-        plugin.build.panic.into(),
-        host.build.panic.into(),
-    );
+    // VER-2: each package both sides declare. The host's packages are walked with a cursor, so
+    // that the usual case (the same order on both sides) needs no index.
+    let mut cursor = 0;
+    let mut index: Option<std::collections::HashMap<&str, &Package>> = None;
     for p in &plugin.packages {
-        if let Some(h) = host.packages.iter().find(|h| h.name == p.name) {
-            differ(
-                &format!("package {}", p.name),
-                format!("{} #{}", p.version, p.hash),
-                format!("{} #{}", h.version, h.hash),
-            );
+        let h = match host.packages.get(cursor) {
+            Some(h) if h.name == p.name => {
+                cursor += 1;
+                Some(h)
+            }
+            _ => index
+                .get_or_insert_with(|| host.packages.iter().map(|h| (h.name, h)).collect())
+                .get(p.name)
+                .copied(),
+        };
+        let Some(h) = h else { continue };
+        let (p_src, h_src) = (record_source_hash(p.hash), record_source_hash(h.hash));
+        if p.version != h.version || p_src != h_src {
+            out.push(Difference {
+                item: format!("package {}", p.name),
+                plugin: format!("{} #{}", p.version, p_src),
+                host: format!("{} #{}", h.version, h_src),
+            });
+        }
+        // VER-2/VER-3: the settings that can change the package's types, each named. A setting
+        // the host's record does not state (a host description written by hand with a source
+        // hash alone, or plugspec's own features) is not compared.
+        for key in PACKAGE_SETTINGS {
+            let (ps, hs) = (record_setting(p.hash, key), record_setting(h.hash, key));
+            if hs.is_some() && ps != hs {
+                out.push(Difference {
+                    item: format!("{key} of {}", p.name),
+                    plugin: ps.unwrap_or("(none)").into(),
+                    host: hs.unwrap_or("(none)").into(),
+                });
+            }
         }
     }
     if let Some(required) = host.api_version {
-        let declared = plugin
-            .api_version
-            .map_or_else(|| "(none)".to_string(), |v| v.to_string());
-        differ("api version", declared, required.to_string());
+        if plugin.api_version != Some(required) {
+            let declared = plugin
+                .api_version
+                .map_or_else(|| "(none)".to_string(), |v| v.to_string());
+            out.push(Difference {
+                item: "api version".into(),
+                plugin: declared,
+                host: required.to_string(),
+            });
+        }
     }
     if let Some(pinned) = &host.build_id {
-        let declared = plugin.build_id.unwrap_or("(none)").to_string();
-        differ("build id", declared, pinned.clone());
+        let declared = plugin.build_id.unwrap_or("(none)");
+        differ(&mut out, || "build id".into(), (declared, ""), (pinned, ""));
     }
     out
 }
@@ -280,6 +359,101 @@ mod tests {
         assert_eq!(diffs[2].plugin, "0.1.0 #cccc");
         assert_eq!(diffs[2].host, "0.1.0 #aaaa");
         assert_eq!(diffs[5].plugin, "(none)");
+    }
+
+    #[test]
+    fn each_differing_setting_of_a_shared_package_is_named() {
+        let record = |settings: &'static str| Package {
+            name: "my-plugin-api",
+            version: "1.0.0",
+            hash: settings,
+        };
+        let host = HostConfig::new().shared(record(
+            "features=[] debug_assertions=on panic=unwind cfg=[] src=00ff",
+        ));
+        let mut plugin = plugin_like(&host);
+        plugin.packages[1].hash =
+            "features=[wide] debug_assertions=off panic=unwind cfg=[] src=00ff";
+        let diffs = compare(&plugin, &host);
+        let text: Vec<String> = diffs.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            text,
+            [
+                "plugin was built with different features of my-plugin-api: plugin [wide], host []",
+                "plugin was built with different debug_assertions of my-plugin-api: plugin off, host on",
+            ]
+        );
+        // The source hash alone still differs as the package.
+        plugin.packages[1].hash = "features=[] debug_assertions=on panic=unwind cfg=[] src=00fe";
+        let diffs = compare(&plugin, &host);
+        assert_eq!(diffs.len(), 1);
+        assert_eq!(diffs[0].item, "package my-plugin-api");
+        assert_eq!(diffs[0].plugin, "1.0.0 #00fe");
+    }
+
+    #[test]
+    fn packages_in_another_order_are_still_matched() {
+        let a = Package {
+            name: "a",
+            version: "1.0.0",
+            hash: "src=01",
+        };
+        let b = Package {
+            name: "b",
+            version: "1.0.0",
+            hash: "src=02",
+        };
+        let host = HostConfig::new().shared(a).shared(b);
+        let mut plugin = plugin_like(&host);
+        plugin.packages.swap(1, 2);
+        assert!(compare(&plugin, &host).is_empty());
+        plugin.packages[1].hash = "src=03";
+        let diffs = compare(&plugin, &host);
+        assert_eq!(diffs.len(), 1);
+        assert_eq!(diffs[0].item, "package b");
+    }
+
+    #[test]
+    fn this_build_records_its_settings() {
+        let record = PLUGSPEC_PACKAGE.hash;
+        assert_eq!(record_setting(record, "panic"), Some(THIS_BUILD.panic));
+        let da = if cfg!(debug_assertions) { "on" } else { "off" };
+        assert_eq!(record_setting(record, "debug_assertions"), Some(da));
+        // plugspec's own features add the loader only: they are not recorded.
+        assert_eq!(record_setting(record, "features"), None);
+        assert_eq!(record_source_hash(record).len(), 16);
+    }
+
+    #[test]
+    fn a_setting_the_host_does_not_state_is_not_compared() {
+        // VER-2.j: a host record with the source hash alone checks version and source only.
+        let host = HostConfig::new().shared(Package {
+            name: "my-plugin-api",
+            version: "1.0.0",
+            hash: "00ff",
+        });
+        let mut plugin = plugin_like(&host);
+        plugin.packages[1].hash =
+            "features=[wide] debug_assertions=off panic=abort cfg=[x] src=00ff";
+        assert!(compare(&plugin, &host).is_empty());
+        plugin.packages[1].hash =
+            "features=[wide] debug_assertions=off panic=abort cfg=[x] src=00fe";
+        assert_eq!(compare(&plugin, &host).len(), 1);
+        // A host record that states the features compares them, and a plugin that states none
+        // differs from it.
+        let host = HostConfig::new().shared(Package {
+            name: "my-plugin-api",
+            version: "1.0.0",
+            hash: "features=[] src=00ff",
+        });
+        let mut plugin = plugin_like(&host);
+        plugin.packages[1].hash = "src=00ff";
+        let diffs = compare(&plugin, &host);
+        assert_eq!(diffs.len(), 1);
+        assert_eq!(
+            diffs[0].to_string(),
+            "plugin was built with different features of my-plugin-api: plugin (none), host []"
+        );
     }
 
     #[test]

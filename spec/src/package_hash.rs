@@ -49,3 +49,63 @@ pub fn package_source_hash(
     }
     Ok((format!("{hash:016x}"), files))
 }
+
+/// The build settings of the package being compiled that can change its types, read from the
+/// environment cargo gives a build script (rule VER-2): its enabled cargo features, whether debug
+/// assertions are on, its panic strategy, and every other `cfg` that is not a property of the
+/// target (`--cfg` flags given through `RUSTFLAGS`, Go's build tags). Target properties are left
+/// out: the target triple and target features are compared on their own.
+///
+/// The result is the start of a package's *build record*: `features=[a,b]
+/// debug_assertions=on|off panic=unwind|abort cfg=[x,y=v]`, each list sorted.
+pub fn package_settings() -> String {
+    fn list(mut items: Vec<String>) -> String {
+        items.sort();
+        items.dedup();
+        format!("[{}]", items.join(","))
+    }
+    // Spaces and the characters the record uses as separators never occur in a value.
+    let clean = |s: &str| s.replace([' ', ',', '[', ']'], "_");
+    let features: Vec<String> = std::env::var("CARGO_CFG_FEATURE")
+        .unwrap_or_default()
+        .split(',')
+        .filter(|f| !f.is_empty())
+        .map(clean)
+        .collect();
+    let debug_assertions = if std::env::var_os("CARGO_CFG_DEBUG_ASSERTIONS").is_some() {
+        "on"
+    } else {
+        "off"
+    };
+    let panic = std::env::var("CARGO_CFG_PANIC").unwrap_or_else(|_| "unwind".into());
+    let mut cfgs = Vec::new();
+    for (key, value) in std::env::vars_os() {
+        let (Some(key), Some(value)) = (key.to_str(), value.to_str()) else {
+            continue;
+        };
+        let Some(name) = key.strip_prefix("CARGO_CFG_") else {
+            continue;
+        };
+        let target_property = name.starts_with("TARGET_")
+            || matches!(
+                name,
+                "FEATURE" | "DEBUG_ASSERTIONS" | "PANIC" | "UNIX" | "WINDOWS" | "FMT_DEBUG"
+                    | "UB_CHECKS" | "OVERFLOW_CHECKS" | "RELOCATION_MODEL"
+            );
+        if target_property {
+            continue;
+        }
+        let name = name.to_ascii_lowercase();
+        cfgs.push(if value.is_empty() {
+            clean(&name)
+        } else {
+            clean(&format!("{name}={value}"))
+        });
+    }
+    format!(
+        "features={} debug_assertions={debug_assertions} panic={} cfg={}",
+        list(features),
+        clean(&panic),
+        list(cfgs)
+    )
+}

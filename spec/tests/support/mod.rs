@@ -16,6 +16,15 @@ pub fn build(workspace: &str, target: &Path) -> Vec<PathBuf> {
         .manifest_path(&manifest)
         .target_dir(target)
         .args(["--workspace", "--lib"])
+        // VER-2: debug assertions are in every package's build record: build like this host.
+        .args([
+            "--config",
+            if cfg!(debug_assertions) {
+                "profile.dev.debug-assertions=true"
+            } else {
+                "profile.dev.debug-assertions=false"
+            },
+        ])
         .env_remove("RUSTFLAGS")
         .exec()
         .expect("cargo runs");
@@ -68,8 +77,14 @@ pub fn fixture(all: &[PathBuf], name: &str, dir: &Path) -> PathBuf {
 /// fixtures are built from (the spec crate cannot depend on it: it lives in another workspace).
 pub fn common_package() -> plugspec::Package {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/common");
-    let (hash, _) =
+    let (source_hash, _) =
         plugspec::build::package_source_hash(&dir).expect("fixtures/common is readable");
+    // VER-2: the fixtures' build record of the package (no features, no `--cfg`).
+    let hash = format!(
+        "features=[] debug_assertions={} panic={} cfg=[] src={source_hash}",
+        if cfg!(debug_assertions) { "on" } else { "off" },
+        plugspec::fingerprint::THIS_BUILD.panic
+    );
     plugspec::Package {
         name: "fixture-common",
         version: "0.1.0",
