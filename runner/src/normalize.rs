@@ -1,7 +1,7 @@
 //! Making observed text machine-independent for snapshots: the case's scratch directory becomes
 //! `<CASE>`, the fixture build directories `<FIXTURES>`, the fixture sources `<FIXTURES-SRC>`,
 //! source hashes `#<HASH>`, and the host's toolchain and target `<RUSTC>`, `<COMMIT>`,
-//! `<TARGET>`. The operating system's own wording is hidden too, so that one snapshot per case
+//! `<TARGET>`, and debug assertions in a build record `debug_assertions=<DEBUG-ASSERTIONS>`. The operating system's own wording is hidden too, so that one snapshot per case
 //! serves Linux, macOS and Windows: the native library extension (`.so`, `.dylib`, `.dll`)
 //! becomes `.$DLL`, as cases write it, and the dynamic loader's message (`dlerror`'s text) after
 //! "the dynamic loader refused it: " becomes `<LOADER-MESSAGE>`.
@@ -37,6 +37,14 @@ impl Normalizer {
         n.add(build.target, "<TARGET>");
         if !build.target_features.is_empty() {
             n.add(build.target_features, "<TARGET-FEATURES>");
+        }
+        // VER-2: the runner builds its fixtures with its own debug assertions (on in a debug
+        // runner, off in a release one); either way the fingerprint line reads the same.
+        for value in ["on", "off"] {
+            n.add(
+                &format!("debug_assertions={value}"),
+                "debug_assertions=<DEBUG-ASSERTIONS>",
+            );
         }
         n.library_extension = plugspec::platform::current().library_extension;
         n
