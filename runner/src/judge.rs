@@ -66,7 +66,7 @@ fn with_stderr(message: String, run: &ChildRun) -> String {
 
 /// `step 3 (open fixture=basic as=p1)`.
 pub fn label(i: usize, step: &Step) -> String {
-    format!("step {} ({})", i + 1, crate::snapshot::describe(&step.op))
+    format!("step {} ({})", i + 1, step.op)
 }
 
 fn got(o: &Observation) -> String {

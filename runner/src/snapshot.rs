@@ -67,22 +67,9 @@ pub struct Transcript {
     pub problem: Option<String>,
 }
 
-/// A compact description of an op: `open fixture=basic as=p1`.
+/// A compact description of an op: `open fixture=basic as=p1` (its [`Display`](std::fmt::Display)).
 pub fn describe(op: &Op) -> String {
-    let mut out = op.name().to_string();
-    if let Ok(serde_json::Value::Object(map)) = serde_json::to_value(op) {
-        for (k, v) in map {
-            if k == "op" {
-                continue;
-            }
-            let v = match v {
-                serde_json::Value::String(s) => s,
-                other => other.to_string(),
-            };
-            let _ = write!(out, " {k}={}", crate::normalize::escape_controls(&v));
-        }
-    }
-    out
+    op.to_string()
 }
 
 fn error_line(n: &Normalizer, e: &ObservedError) -> String {
