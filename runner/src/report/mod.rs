@@ -54,7 +54,6 @@
 //! and `clauses` (the rule's SPEC.md clauses, such as `VER-4.b`, each with `id`, `text`,
 //! `cases` naming it and `checked_elsewhere`; empty for a rule that is one clause).
 
-use std::fmt::Write;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -62,6 +61,9 @@ use serde::{Deserialize, Serialize};
 use crate::case::Suite;
 use crate::coverage::{self, Coverage};
 use crate::snapshot::SnapshotOutcome;
+
+mod markdown;
+mod text;
 
 /// The version of the JSON report's structure (the `schema_version` field).
 pub const SCHEMA_VERSION: u32 = 3;
@@ -689,268 +691,9 @@ impl Report {
         write(path, &self.markdown())
     }
 
-    /// The text rendering: failures first, then one line per rule, then totals.
-    pub fn text(&self) -> String {
-        let mut out = String::new();
-        let _ = writeln!(
-            out,
-            "\nplugspec conformance report — spec {}, suite {}, protocol {}, loader {}, target {}",
-            self.spec_version,
-            self.suite_version,
-            self.protocol_version,
-            self.implementation,
-            self.platform.target
-        );
-        let notable: Vec<&CaseResult> = self
-            .cases
-            .iter()
-            .filter(|c| matches!(c.status, Status::Fail { .. } | Status::KnownFailure { .. }))
-            .collect();
-        if !notable.is_empty() {
-            let _ = writeln!(out, "\ncases:");
-            for c in notable {
-                let detail = c.status.message().and_then(|m| m.lines().next());
-                let _ = writeln!(
-                    out,
-                    "  {:<13} {}  {}",
-                    c.status.word(),
-                    c.trial,
-                    detail.unwrap_or("")
-                );
-            }
-        }
-        let _ = writeln!(
-            out,
-            "\n{:<10} {:<7} {:>5} {:>5} {:>5} {:>7} {:>6} {:>6} {:>7}  title",
-            "rule", "level", "cases", "pass", "fail", "ignored", "n/a", "known", "not-run"
-        );
-        for r in &self.rules {
-            let c = &r.counts;
-            let _ = write!(
-                out,
-                "{:<10} {:<7} {:>5} {:>5} {:>5} {:>7} {:>6} {:>6} {:>7}  {}",
-                r.id,
-                r.level,
-                r.cases.len(),
-                c.pass,
-                c.fail,
-                c.ignored,
-                c.not_applicable,
-                c.known_failure,
-                c.not_run,
-                r.title
-            );
-            if r.cases.is_empty() {
-                match &r.checked_elsewhere {
-                    Some(by) => {
-                        let _ = write!(out, "  [no case: checked by {by}]");
-                    }
-                    None if r.level == "MUST" || r.level == "SHOULD" => {
-                        let _ = write!(out, "  [NO CASE]");
-                    }
-                    None => {}
-                }
-            }
-            let (covered, total) = r.clauses_covered();
-            if total > 0 {
-                let _ = write!(out, "  [clauses {covered}/{total} with a case");
-                for c in r.clauses.iter().filter(|c| c.cases.is_empty()) {
-                    match &c.checked_elsewhere {
-                        Some(by) => {
-                            let _ = write!(out, "; {}: checked by {by}", c.id);
-                        }
-                        None => {
-                            let _ = write!(out, "; {}: NO CASE", c.id);
-                        }
-                    }
-                }
-                let _ = write!(out, "]");
-            }
-            let _ = writeln!(out);
-        }
-        if !self.uncovered.is_empty() {
-            let _ = writeln!(
-                out,
-                "\nMUST/SHOULD rules without a case: {}",
-                self.uncovered.join(", ")
-            );
-        }
-        let differing = self.differing_snapshots();
-        if !differing.is_empty() {
-            let _ = writeln!(
-                out,
-                "\nsnapshots that differ (review them; they never decide a verdict):"
-            );
-            for c in differing {
-                let _ = writeln!(
-                    out,
-                    "  snapshot {:<8} {}  (case: {})",
-                    c.snapshot.word(),
-                    c.trial,
-                    c.status.word()
-                );
-            }
-        }
-        let _ = writeln!(out, "\ncases: {}", self.totals_line());
-        let _ = writeln!(out, "{}", self.snapshots.line());
-        out
-    }
-
     /// The cases whose transcript is new or changed.
     pub fn differing_snapshots(&self) -> Vec<&CaseResult> {
         self.cases.iter().filter(|c| c.snapshot.differs()).collect()
-    }
-
-    fn totals_line(&self) -> String {
-        let t = &self.totals;
-        format!(
-            "{} total, {} pass, {} fail, {} ignored, {} not applicable, {} known failure, {} not run",
-            t.cases, t.pass, t.fail, t.ignored, t.not_applicable, t.known_failure, t.not_run
-        )
-    }
-
-    /// The Markdown rendering (for a CI job summary): a header table, the cases that did not
-    /// pass, then one row per rule with its level, cases and outcome.
-    pub fn markdown(&self) -> String {
-        let mut out = String::new();
-        let p = &self.platform;
-        let _ = writeln!(out, "# plugspec conformance report\n");
-        let _ = writeln!(out, "| | |\n|---|---|");
-        let _ = writeln!(out, "| implementation | `{}` |", cell(&self.implementation));
-        let _ = writeln!(
-            out,
-            "| platform | `{}` ({}, {}{}) |",
-            p.target,
-            p.os,
-            p.arch,
-            if p.loads_plugins {
-                ""
-            } else {
-                ", does not load plugins"
-            }
-        );
-        let _ = writeln!(out, "| spec | {} |", self.spec_version);
-        let _ = writeln!(
-            out,
-            "| suite | {} (protocol {}, report schema {}) |",
-            self.suite_version, self.protocol_version, self.schema_version
-        );
-        let _ = writeln!(out, "| cases | {} |", self.totals_line());
-        let _ = writeln!(
-            out,
-            "| {} |",
-            cell(&self.snapshots.line()).replacen(": ", " | ", 1)
-        );
-        if !self.uncovered.is_empty() {
-            let _ = writeln!(
-                out,
-                "| MUST/SHOULD rules without a case | {} |",
-                self.uncovered.join(", ")
-            );
-        }
-        let notable: Vec<&CaseResult> = self
-            .cases
-            .iter()
-            .filter(|c| !matches!(c.status, Status::Pass | Status::NotRun))
-            .collect();
-        if !notable.is_empty() {
-            let _ = writeln!(
-                out,
-                "\n## Cases that did not pass\n\n| case | rules | outcome | why |\n|---|---|---|---|"
-            );
-            for c in notable {
-                let outcome = match c.status.outcome() {
-                    Outcome::Fail => "❌ **fail**",
-                    Outcome::KnownFailure => "⚠️ known failure",
-                    Outcome::NotApplicable => "⬜ not applicable",
-                    _ => "➖ ignored",
-                };
-                let mut why = c
-                    .status
-                    .message()
-                    .and_then(|m| m.lines().next())
-                    .map(|m| cell(&shorten(m, 300)))
-                    .unwrap_or_default();
-                if let Status::KnownFailure { link: Some(l), .. } = &c.status {
-                    let _ = write!(why, " ({})", cell(l));
-                }
-                let _ = writeln!(
-                    out,
-                    "| `{}` | {} | {outcome} | {why} |",
-                    c.trial,
-                    c.rules.join(", ")
-                );
-            }
-        }
-        let differing = self.differing_snapshots();
-        if !differing.is_empty() {
-            let _ = writeln!(
-                out,
-                "\n## Snapshots that differ\n\nNever a verdict: the transcript (messages, values) differs from the stored snapshot.\n\n| case | snapshot | case outcome |\n|---|---|---|"
-            );
-            for c in differing {
-                let _ = writeln!(
-                    out,
-                    "| `{}` | {} | {} |",
-                    c.trial,
-                    c.snapshot.word(),
-                    c.status.word()
-                );
-            }
-        }
-        let _ = writeln!(
-            out,
-            "\n## Rules\n\n| rule | level | outcome | cases | title |\n|---|---|---|---|---|"
-        );
-        for r in &self.rules {
-            let c = &r.counts;
-            let mut outcome = r.outcome.markdown().to_string();
-            if c.cases > 0 && c.pass != c.cases {
-                let parts: Vec<String> = [
-                    (c.pass, "pass"),
-                    (c.fail, "fail"),
-                    (c.known_failure, "known failure"),
-                    (c.ignored, "ignored"),
-                    (c.not_applicable, "not applicable"),
-                    (c.not_run, "not run"),
-                ]
-                .into_iter()
-                .filter(|(n, _)| *n > 0)
-                .map(|(n, what)| format!("{n} {what}"))
-                .collect();
-                let _ = write!(outcome, " ({})", parts.join(", "));
-            }
-            let cases = match (&r.checked_elsewhere, r.cases.is_empty()) {
-                (Some(by), true) => format!("checked by {}", cell(by)),
-                (None, true) => "—".to_string(),
-                _ => r.cases.join(", "),
-            };
-            let (covered, total) = r.clauses_covered();
-            let clauses = if total > 0 {
-                let list: Vec<String> = r
-                    .clauses
-                    .iter()
-                    .map(|c| {
-                        if c.cases.is_empty() {
-                            format!("`{}` —", c.id)
-                        } else {
-                            format!("`{}` {}", c.id, c.cases.join(", "))
-                        }
-                    })
-                    .collect();
-                format!(" (clauses {covered}/{total}: {})", list.join("; "))
-            } else {
-                String::new()
-            };
-            let _ = writeln!(
-                out,
-                "| `{}` | {} | {outcome} | {cases} | {}{clauses} |",
-                r.id,
-                r.level,
-                cell(&r.title)
-            );
-        }
-        out
     }
 }
 
@@ -960,18 +703,4 @@ fn write(path: &Path, text: &str) -> Result<(), String> {
             .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     }
     std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
-}
-
-/// Text safe inside a Markdown table cell.
-fn cell(text: &str) -> String {
-    text.replace('\\', "\\\\")
-        .replace('|', "\\|")
-        .replace(['\n', '\r'], " ")
-}
-
-fn shorten(text: &str, max: usize) -> String {
-    match text.char_indices().nth(max) {
-        Some((at, _)) => format!("{}…", &text[..at]),
-        None => text.to_string(),
-    }
 }
