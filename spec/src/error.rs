@@ -234,12 +234,13 @@ impl Error {
     }
 
     /// `plugin: symbol <name> not found in plugin <identity>` (Go's wording, no path prefix).
+    ///
+    /// One allocation: the message, sized exactly.
     pub fn symbol_not_found(name: &str, identity: &str) -> Error {
-        Error::new(
-            ErrorKind::SymbolNotFound,
-            None,
-            format!("plugin: symbol {name} not found in plugin {identity}"),
-        )
+        let parts = ["plugin: symbol ", name, " not found in plugin ", identity];
+        let mut detail = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+        parts.iter().for_each(|p| detail.push_str(p));
+        Error::new(ErrorKind::SymbolNotFound, None, detail)
     }
 
     /// `plugin: symbol <name> in plugin <identity> is <found>, not <wanted>`.

@@ -1,5 +1,6 @@
 //! What allocates on the hot paths, counted per thread by a global allocator: a lookup hit
-//! (LOOKUP) and a cached open (OPEN-2) allocate nothing, and a lookup miss is a clean typed error.
+//! (LOOKUP) and a cached open (OPEN-2) allocate nothing; a lookup miss is a typed error whose
+//! message is its only allocation, and a probe that needs no error allocates nothing.
 
 #![cfg(unix)]
 
@@ -87,13 +88,45 @@ fn a_lookup_hit_allocates_nothing() {
     let after = allocations();
     assert_eq!(found, 5000);
     assert_eq!(after - before, 0, "lookup hits allocated");
-    // A miss allocates its error, and is typed.
-    assert_eq!(
-        plugin.lookup("nope").unwrap_err().kind(),
-        ErrorKind::SymbolNotFound
-    );
     // And the cached open path does not load again: same plugin.
     assert_eq!(loader.open(path).unwrap(), *plugin);
+}
+
+#[test]
+fn a_miss_allocates_only_its_message() {
+    let (_, _, plugin) = loaded();
+    let misses = [
+        "nope",
+        "",
+        "add ",
+        "ADD",
+        "a_rather_long_name_that_is_not_exported_at_all",
+    ];
+    // Probing without an error allocates nothing.
+    let before = allocations();
+    let mut found = 0;
+    for _ in 0..1000 {
+        for name in misses {
+            found += usize::from(plugin.get(name).is_some());
+        }
+    }
+    assert_eq!(found, 0);
+    assert_eq!(allocations() - before, 0, "misses through get allocated");
+    // `lookup`'s miss is a typed error whose message is its one allocation.
+    for name in misses {
+        let before = allocations();
+        let error = plugin.lookup(name).unwrap_err();
+        assert_eq!(allocations() - before, 1, "{name:?}");
+        assert_eq!(error.kind(), ErrorKind::SymbolNotFound);
+        assert_eq!(
+            error.to_string(),
+            format!("plugin: symbol {name} not found in plugin fixtures.basic")
+        );
+    }
+    // And a hit through `get` is the hit through `lookup`.
+    let a = plugin.get("add").unwrap();
+    let b = plugin.lookup("add").unwrap();
+    assert_eq!((a.name(), a.address()), (b.name(), b.address()));
 }
 
 #[test]

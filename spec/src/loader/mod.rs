@@ -24,11 +24,11 @@ mod os;
 /// Reading a plugin's manifest from its file ([`read_manifest`](crate::read_manifest)).
 pub mod read;
 mod resolve;
+mod table;
 
 #[doc(hidden)]
 pub use faults::Fault;
 
-use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -55,7 +55,7 @@ pub struct LoadedPlugin {
 struct Inner {
     identity: &'static str,
     path: PathBuf,
-    symbols: HashMap<&'static str, Symbol, NameHash>,
+    symbols: table::SymbolTable,
     /// Set only under [`Fault::LazyInit`] and [`Fault::ReinitOnReopen`]: the init entry.
     faulty_init: Option<(abi::InitFn, std::sync::Once)>,
 }
@@ -83,6 +83,21 @@ impl LoadedPlugin {
     pub fn path(&self) -> &'static Path {
         &self.inner.path
     }
+
+    /// The export called `name`, or `None`: [`Plugin::lookup`] without the error, so that
+    /// probing for optional exports never allocates. A hit is the same as `lookup`'s.
+    ///
+    /// `lookup`'s miss allocates exactly once: its [`Error`] owns the message Go words
+    /// (`plugin: symbol <name> not found in plugin <identity>`, returned by
+    /// [`Error::detail`] as a `&str`), which holds the caller's name.
+    pub fn get(&self, name: &str) -> Option<Symbol> {
+        if let Some((entry, once)) = &self.inner.faulty_init {
+            once.call_once(|| {
+                let _ = init::run(None, &self.inner.path, *entry);
+            });
+        }
+        self.inner.symbols.get(name).copied()
+    }
 }
 
 impl Plugin for LoadedPlugin {
@@ -91,15 +106,8 @@ impl Plugin for LoadedPlugin {
     }
 
     fn lookup(&self, name: &str) -> Result<Symbol, Error> {
-        if let Some((entry, once)) = &self.inner.faulty_init {
-            once.call_once(|| {
-                let _ = init::run(None, &self.inner.path, *entry);
-            });
-        }
-        match self.inner.symbols.get(name) {
-            Some(symbol) => Ok(*symbol),
-            None => Err(Error::symbol_not_found(name, self.inner.identity)),
-        }
+        self.get(name)
+            .ok_or_else(|| Error::symbol_not_found(name, self.inner.identity))
     }
 }
 
@@ -329,31 +337,6 @@ impl ReferenceLoader {
     }
 }
 
-/// FNV-1a over a symbol name: the table is fixed at load and its keys come from the plugin's own
-/// manifest, so a keyed hash buys nothing here, and a lookup hit costs one short hash.
-#[derive(Default, Clone, Copy)]
-struct NameHash;
-
-struct Fnv(u64);
-
-impl std::hash::BuildHasher for NameHash {
-    type Hasher = Fnv;
-    fn build_hasher(&self) -> Fnv {
-        Fnv(0xcbf2_9ce4_8422_2325)
-    }
-}
-
-impl std::hash::Hasher for Fnv {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3);
-        }
-    }
-}
-
 fn decode<'a>(given: &Path, bytes: &'a [u8]) -> Result<abi::Manifest<'a>, Error> {
     abi::decode(bytes).map_err(|e| match e {
         ManifestError::UnknownVersion(v) => Error::incompatible_abi(given, v, abi::ABI_VERSION),
@@ -420,8 +403,8 @@ fn exports(descriptor: &'static abi::PluginDescriptor) -> &'static [abi::Export]
 fn symbols(
     descriptor: &'static abi::PluginDescriptor,
     manifest: &abi::Manifest<'static>,
-) -> HashMap<&'static str, Symbol, NameHash> {
-    manifest
+) -> table::SymbolTable {
+    let symbols = manifest
         .symbols
         .iter()
         .zip(exports(descriptor))
@@ -429,7 +412,7 @@ fn symbols(
             // SAFETY: the address is the SDK's export for this manifest record (the descriptor
             // matched the manifest read from the file, whose fingerprint matched this host); the
             // library is never unmapped, so it stays valid for the process.
-            let symbol = unsafe {
+            unsafe {
                 Symbol::new(
                     manifest.identity,
                     record.name,
@@ -439,8 +422,8 @@ fn symbols(
                     record.align as usize,
                     export.0.cast_mut(),
                 )
-            };
-            (record.name, symbol)
+            }
         })
-        .collect()
+        .collect();
+    table::SymbolTable::new(symbols)
 }

@@ -1,0 +1,98 @@
+//! A loaded plugin's symbol table (rules `LOOKUP-*`): built once at load, read-only after.
+//!
+//! The symbols sit in one slice, in the manifest's order; a hash map from name to position in
+//! that slice finds them. Its buckets are a name and a 32-bit position (24 bytes), and its hash
+//! is rustc-hash's Fx: unkeyed, because the table is fixed at load and its keys are the plugin's
+//! own export names, so a keyed hash would buy nothing and cost every lookup. A hit is one short
+//! hash, one probe, one name comparison and one slice read; nothing allocates.
+
+use std::collections::HashMap;
+
+use rustc_hash::FxBuildHasher;
+
+use crate::contract::Symbol;
+
+/// The exports of one plugin, by name.
+pub(crate) struct SymbolTable {
+    symbols: Box<[Symbol]>,
+    index: HashMap<&'static str, u32, FxBuildHasher>,
+}
+
+impl SymbolTable {
+    /// The table of `symbols`, whose names are distinct (the manifest decoder refuses a
+    /// duplicate, rule VER-7). Were a name repeated, the first record would win.
+    pub(crate) fn new(symbols: Vec<Symbol>) -> SymbolTable {
+        let mut index = HashMap::with_capacity_and_hasher(symbols.len(), FxBuildHasher);
+        for (at, symbol) in symbols.iter().enumerate() {
+            // A manifest holds at most `u32::MAX` records (its count is a u32).
+            let at = u32::try_from(at).expect("a manifest counts its symbols in a u32");
+            index.entry(symbol.name()).or_insert(at);
+        }
+        SymbolTable {
+            symbols: symbols.into_boxed_slice(),
+            index,
+        }
+    }
+
+    /// The symbol called `name`, if the plugin exports one.
+    #[inline]
+    pub(crate) fn get(&self, name: &str) -> Option<&Symbol> {
+        let &at = self.index.get(name)?;
+        self.symbols.get(at as usize)
+    }
+
+    /// How many symbols the plugin exports.
+    pub(crate) fn len(&self) -> usize {
+        self.symbols.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::contract::SymbolKind;
+
+    fn symbol(name: &'static str, address: usize) -> Symbol {
+        // SAFETY: these symbols are only looked up and compared, never called or dereferenced.
+        unsafe {
+            Symbol::new(
+                "test",
+                name,
+                SymbolKind::Variable,
+                "u8",
+                1,
+                1,
+                address as *mut (),
+            )
+        }
+    }
+
+    #[test]
+    fn every_name_finds_its_own_symbol_and_others_none() {
+        let names: Vec<&'static str> = (0..1000)
+            .map(|i| &*Box::leak(format!("sym_{i}").into_boxed_str()))
+            .collect();
+        let table = SymbolTable::new(
+            names
+                .iter()
+                .enumerate()
+                .map(|(i, n)| symbol(n, 0x1000 + i))
+                .collect(),
+        );
+        assert_eq!(table.len(), 1000);
+        for (i, name) in names.iter().enumerate() {
+            let found = table.get(name).unwrap();
+            assert_eq!(found.name(), *name);
+            assert_eq!(found.address() as usize, 0x1000 + i);
+        }
+        for missing in ["", "sym_", "sym_1000", "SYM_1", "sym_1 "] {
+            assert!(table.get(missing).is_none(), "{missing:?}");
+        }
+    }
+
+    #[test]
+    fn the_first_of_a_repeated_name_wins() {
+        let table = SymbolTable::new(vec![symbol("a", 1), symbol("a", 2)]);
+        assert_eq!(table.get("a").unwrap().address() as usize, 1);
+    }
+}
