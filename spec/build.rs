@@ -49,8 +49,10 @@ fn main() {
     println!("cargo:rustc-env=PLUGSPEC_PANIC={panic}");
 
     let dir = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
-    let (hash, files) =
-        package_source_hash(Path::new(&dir)).expect("the plugspec sources are readable");
+    let name = std::env::var("CARGO_PKG_NAME").expect("cargo sets CARGO_PKG_NAME");
+    let version = std::env::var("CARGO_PKG_VERSION").expect("cargo sets CARGO_PKG_VERSION");
+    let (hash, files) = package_source_hash(Path::new(&dir), &name, &version)
+        .expect("the plugspec sources are readable");
     // VER-2: plugspec's own record carries its build settings too, except its cargo features:
     // `loader` and `faults` add the reference loader and nothing else, no type of the ABI
     // depends on them, and plugins build plugspec without the loader while hosts build it with.

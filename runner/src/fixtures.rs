@@ -132,7 +132,7 @@ pub fn shared_package(dir: &Path) -> Result<Option<crate::case::PackageSpec>, St
             .to_string(),
         _ => "0.0.0".to_string(),
     };
-    let (source_hash, _) = plugspec::build::package_source_hash(&common)
+    let (source_hash, _) = plugspec::build::package_source_hash(&common, &name, &version)
         .map_err(|e| format!("cannot hash {}: {e}", common.display()))?;
     // VER-2: the build record the fixtures' copy of the package carries. They are built with no
     // feature of it, with this host's debug assertions (see `cargo::build_workspace`) and panic

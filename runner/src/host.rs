@@ -89,7 +89,8 @@ pub struct SharedPackage {
     pub name: String,
     /// Its version.
     pub version: String,
-    /// Its source hash (16 hex digits from `plugspec::build::package_source_hash`).
+    /// Its build record, or its source hash alone (64 hex digits from
+    /// `plugspec::build::package_source_hash`; see [`plugspec::Package::hash`]).
     pub hash: String,
 }
 

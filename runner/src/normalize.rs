@@ -59,7 +59,7 @@ impl Normalizer {
             .sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.0.cmp(&b.0)));
     }
 
-    /// Applies every replacement, then hides source hashes (`#` and 16 hex digits).
+    /// Applies every replacement, then hides source hashes (`#` and 16 or more hex digits).
     pub fn apply(&self, s: &str) -> String {
         let mut out = s.to_string();
         for (from, to) in &self.replacements {
@@ -168,13 +168,18 @@ fn hide_hashes(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut i = 0;
     while i < bytes.len() {
-        if bytes[i] == b'#'
-            && bytes.len() >= i + 17
-            && bytes[i + 1..i + 17].iter().all(u8::is_ascii_hexdigit)
-            && bytes.get(i + 17).is_none_or(|b| !b.is_ascii_hexdigit())
-        {
+        let digits = if bytes[i] == b'#' {
+            bytes[i + 1..]
+                .iter()
+                .take_while(|b| b.is_ascii_hexdigit())
+                .count()
+        } else {
+            0
+        };
+        // 64 hex digits (SHA-256, `plugspec::build::package_source_hash`); 16 and more.
+        if digits >= 16 {
             out.push_str("#<HASH>");
-            i += 17;
+            i += 1 + digits;
         } else {
             let ch = s[i..].chars().next().unwrap_or('\u{fffd}');
             out.push(ch);

@@ -27,7 +27,9 @@ include!("package_hash.rs");
 /// When the package's own sources cannot be read (a build script has nothing better to do).
 pub fn shared_package() {
     let dir = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
-    let (hash, files) = package_source_hash(std::path::Path::new(&dir))
+    let name = std::env::var("CARGO_PKG_NAME").expect("cargo sets CARGO_PKG_NAME");
+    let version = std::env::var("CARGO_PKG_VERSION").expect("cargo sets CARGO_PKG_VERSION");
+    let (hash, files) = package_source_hash(std::path::Path::new(&dir), &name, &version)
         .expect("the shared package's sources are readable");
     // VER-2: the record carries the build settings that can change the package's types.
     println!(
@@ -50,14 +52,22 @@ mod tests {
         std::fs::create_dir_all(dir.join("src")).unwrap();
         std::fs::write(dir.join("Cargo.toml"), "[package]\nname = \"x\"\n").unwrap();
         std::fs::write(dir.join("src/lib.rs"), "pub const X: u8 = 3;\n").unwrap();
-        let (a, files) = package_source_hash(&dir).unwrap();
-        assert_eq!(files.len(), 2);
-        assert_eq!(a.len(), 16);
+        let (a, files) = package_source_hash(&dir, "x", "0.1.0").unwrap();
+        assert_eq!(files.len(), 1, "Cargo.toml is not part of the hash");
+        assert_eq!(a.len(), 64);
         std::fs::write(dir.join("src/lib.rs"), "pub const X: u8 = 4;\n").unwrap();
-        let (b, _) = package_source_hash(&dir).unwrap();
+        let (b, _) = package_source_hash(&dir, "x", "0.1.0").unwrap();
         assert_ne!(a, b);
+        // The name and the version are part of it; the manifest's other text is not.
+        assert_ne!(package_source_hash(&dir, "x", "0.1.1").unwrap().0, b);
+        assert_ne!(package_source_hash(&dir, "y", "0.1.0").unwrap().0, b);
         std::fs::write(dir.join("src/lib.rs"), "pub const X: u8 = 3;\n").unwrap();
-        assert_eq!(package_source_hash(&dir).unwrap().0, a);
+        std::fs::write(
+            dir.join("Cargo.toml"),
+            "[package]\nname = \"x\" # rewritten\n",
+        )
+        .unwrap();
+        assert_eq!(package_source_hash(&dir, "x", "0.1.0").unwrap().0, a);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -421,7 +421,7 @@ mod tests {
         assert_eq!(record_setting(record, "debug_assertions"), Some(da));
         // plugspec's own features add the loader only: they are not recorded.
         assert_eq!(record_setting(record, "features"), None);
-        assert_eq!(record_source_hash(record).len(), 16);
+        assert_eq!(record_source_hash(record).len(), 64);
     }
 
     #[test]

@@ -1,15 +1,22 @@
-// The content hash of a package's sources (rule VER-*): shared by this crate's own build script
-// (through `include!`) and by the `plugspec::build` module that shared packages call from theirs.
+// A package's build record, its settings and the hash of its sources (rules VER-1, VER-2):
+// shared by this crate's own build script (through `include!`) and by the `plugspec::build`
+// module that shared packages call from theirs.
 // It must stay free of `crate::` paths so that the build script can include it.
 
-/// Hashes the sources of the package in `manifest_dir`: its `Cargo.toml`, its `build.rs` if any,
-/// and every file under `src/`, in path order, as 64-bit FNV-1a over (relative path, length,
-/// contents). A one-byte change anywhere in them changes the hash.
+/// Hashes the normalised view of the package `name` `version` whose manifest is in
+/// `manifest_dir` (rule VER-1, "The build record"): SHA-256 over a version tag, the package name
+/// and version, then its `build.rs` if any and every file under `src/`, in path order, each as
+/// (relative path with `/` separators, length, contents). A one-byte change anywhere in them
+/// changes the hash. `Cargo.toml` itself is not read: `cargo package` rewrites it, and the same
+/// release must hash the same from the registry, from git and from a path.
 ///
-/// Returns the hash as 16 lowercase hex digits and the files read (for `rerun-if-changed`).
+/// Returns the hash as 64 lowercase hex digits and the files read (for `rerun-if-changed`).
 pub fn package_source_hash(
     manifest_dir: &std::path::Path,
+    name: &str,
+    version: &str,
 ) -> std::io::Result<(String, Vec<std::path::PathBuf>)> {
+    use sha2::Digest as _;
     fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) -> std::io::Result<()> {
         for entry in std::fs::read_dir(dir)? {
             let path = entry?.path();
@@ -21,7 +28,7 @@ pub fn package_source_hash(
         }
         Ok(())
     }
-    let mut files = vec![manifest_dir.join("Cargo.toml")];
+    let mut files = Vec::new();
     if manifest_dir.join("build.rs").is_file() {
         files.push(manifest_dir.join("build.rs"));
     }
@@ -29,25 +36,29 @@ pub fn package_source_hash(
     if src.is_dir() {
         walk(&src, &mut files)?;
     }
-    files.sort();
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    let mut feed = |bytes: &[u8]| {
-        for b in bytes {
-            hash ^= u64::from(*b);
-            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-        }
+    // Forward slashes, so that the hash and the order are the same on every platform.
+    let relative = |file: &std::path::Path| {
+        file.strip_prefix(manifest_dir)
+            .unwrap_or(file)
+            .to_string_lossy()
+            .replace('\\', "/")
     };
+    files.sort_by_key(|f| relative(f));
+    let mut hash = sha2::Sha256::new();
+    let mut field = |bytes: &[u8]| {
+        hash.update((bytes.len() as u64).to_le_bytes());
+        hash.update(bytes);
+    };
+    field(b"plugspec package hash 1");
+    field(name.as_bytes());
+    field(version.as_bytes());
     for file in &files {
-        let relative = file.strip_prefix(manifest_dir).unwrap_or(file);
-        // Forward slashes, so that the hash is the same on every platform.
-        let name = relative.to_string_lossy().replace('\\', "/");
-        let contents = std::fs::read(file)?;
-        feed(name.as_bytes());
-        feed(&[0]);
-        feed(&(contents.len() as u64).to_le_bytes());
-        feed(&contents);
+        field(relative(file).as_bytes());
+        field(&std::fs::read(file)?);
     }
-    Ok((format!("{hash:016x}"), files))
+    let digest = hash.finalize();
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    Ok((hex, files))
 }
 
 /// The build settings of the package being compiled that can change its types, read from the

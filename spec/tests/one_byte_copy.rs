@@ -35,7 +35,9 @@ fn the_changed_copy_differs_in_exactly_one_byte() {
         differing += a.iter().zip(&b).filter(|(x, y)| x != y).count();
     }
     assert_eq!(differing, 1);
-    let (hash_a, _) = plugspec::build::package_source_hash(&original).unwrap();
-    let (hash_b, _) = plugspec::build::package_source_hash(&copy).unwrap();
+    let (hash_a, _) =
+        plugspec::build::package_source_hash(&original, "fixture-common", "0.1.0").unwrap();
+    let (hash_b, _) =
+        plugspec::build::package_source_hash(&copy, "fixture-common", "0.1.0").unwrap();
     assert_ne!(hash_a, hash_b);
 }

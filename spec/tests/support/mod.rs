@@ -77,8 +77,8 @@ pub fn fixture(all: &[PathBuf], name: &str, dir: &Path) -> PathBuf {
 /// fixtures are built from (the spec crate cannot depend on it: it lives in another workspace).
 pub fn common_package() -> plugspec::Package {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/common");
-    let (source_hash, _) =
-        plugspec::build::package_source_hash(&dir).expect("fixtures/common is readable");
+    let (source_hash, _) = plugspec::build::package_source_hash(&dir, "fixture-common", "0.1.0")
+        .expect("fixtures/common is readable");
     // VER-2: the fixtures' build record of the package (no features, no `--cfg`).
     let hash = format!(
         "features=[] debug_assertions={} panic={} cfg=[] src={source_hash}",
