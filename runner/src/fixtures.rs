@@ -571,3 +571,13 @@ pub fn build_go(
     }
     Ok(out.to_path_buf())
 }
+
+impl crate::case::KnownFixtures for Catalog {
+    fn contains(&self, name: &str) -> bool {
+        Catalog::contains(self, name)
+    }
+
+    fn names(&self) -> Vec<&str> {
+        Catalog::names(self)
+    }
+}

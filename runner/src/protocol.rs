@@ -37,50 +37,7 @@ use crate::case::{HostSpec, Op};
 /// Version 2 added `capabilities` and `kit` to `hello`.
 pub const PROTOCOL_VERSION: u32 = 2;
 
-/// What a driver can do, as its `hello` announces it. A case needs some of them
-/// ([`crate::case::Case::needs`]); a case whose needs the driver lacks is reported as *not
-/// applicable* for that driver, never run and never a pass.
-pub const DRIVER_CAPABILITIES: [(&str, &str); 15] = [
-    ("open", "open and open_concurrent: the loader's open"),
-    ("lookup", "lookup by name, untyped"),
-    (
-        "typed_lookup",
-        "lookup with a kind and a written Rust type the loader checks",
-    ),
-    ("call", "call a looked-up function with i32 arguments"),
-    ("read", "read an i32 variable through the looked-up pointer"),
-    (
-        "write",
-        "write an i32 variable, or a host function into a function-typed variable",
-    ),
-    ("init_log", "read the fixtures' init log"),
-    (
-        "mapped",
-        "whether a library is mapped into the driver's process",
-    ),
-    (
-        "global",
-        "whether a name resolves in the process's global symbol namespace",
-    ),
-    (
-        "files",
-        "the file operations (copy, symlink, delete, write_text, chmod, …)",
-    ),
-    (
-        "elf_sections",
-        "truncate and patch counted from an ELF section",
-    ),
-    (
-        "manifest",
-        "the plugspec manifest: inspect a plugin, alter_manifest",
-    ),
-    (
-        "host_context",
-        "a host configuration: required API version, pinned build ID, shared packages",
-    ),
-    ("discovery", "plugspec's discovery of a plugin directory"),
-    ("alloc_count", "count the allocations a lookup makes"),
-];
+pub use crate::case::DRIVER_CAPABILITIES;
 
 /// The fixture kit of the Rust driver: the cdylib crates of `fixtures/`.
 pub const RUST_KIT: &str = "plugspec";

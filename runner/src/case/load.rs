@@ -65,7 +65,7 @@ pub fn parse_case(
     file: &Path,
     area: &str,
     text: &str,
-    catalog: &Catalog,
+    catalog: &dyn KnownFixtures,
 ) -> Result<Case, CaseError> {
     let err = |problem: String| CaseError {
         file: file.to_path_buf(),
@@ -198,7 +198,7 @@ fn valid_id(id: &str) -> bool {
 }
 
 /// Checks names, fixtures, kinds and expectations across the steps; returns the fixtures used.
-fn check_steps(steps: &[Step], catalog: &Catalog) -> Result<BTreeSet<String>, String> {
+fn check_steps(steps: &[Step], catalog: &dyn KnownFixtures) -> Result<BTreeSet<String>, String> {
     let mut fixtures = BTreeSet::new();
     let mut plugins: HashSet<String> = HashSet::new();
     let mut symbols: HashSet<String> = HashSet::new();
@@ -417,7 +417,7 @@ fn check_steps(steps: &[Step], catalog: &Catalog) -> Result<BTreeSet<String>, St
 
 /// Loads and validates every `conformance/<area>/*.toml`. Returns every problem found, each
 /// naming its file.
-pub fn load_suite(dir: &Path, catalog: &Catalog) -> Result<Suite, Vec<CaseError>> {
+pub fn load_suite(dir: &Path, catalog: &dyn KnownFixtures) -> Result<Suite, Vec<CaseError>> {
     let mut errors = Vec::new();
     let mut cases = Vec::new();
     let read_dir = |d: &Path| -> Result<Vec<PathBuf>, CaseError> {

@@ -47,8 +47,6 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::fixtures::Catalog;
-
 mod expect;
 mod load;
 mod op;
@@ -102,6 +100,60 @@ pub fn prefix_of(area: &str) -> Option<&'static str> {
 /// `unprivileged`: the child does not run as root (root ignores permission bits); a runner that
 /// is root starts the child as `nobody` for such a case.
 pub const CAPABILITIES: [&str; 2] = ["alloc_count", "unprivileged"];
+
+/// What a driver can do, as its `hello` announces it. A case needs some of them
+/// ([`Case::needs`]); a case whose needs the driver lacks is reported as *not
+/// applicable* for that driver, never run and never a pass.
+pub const DRIVER_CAPABILITIES: [(&str, &str); 15] = [
+    ("open", "open and open_concurrent: the loader's open"),
+    ("lookup", "lookup by name, untyped"),
+    (
+        "typed_lookup",
+        "lookup with a kind and a written Rust type the loader checks",
+    ),
+    ("call", "call a looked-up function with i32 arguments"),
+    ("read", "read an i32 variable through the looked-up pointer"),
+    (
+        "write",
+        "write an i32 variable, or a host function into a function-typed variable",
+    ),
+    ("init_log", "read the fixtures' init log"),
+    (
+        "mapped",
+        "whether a library is mapped into the driver's process",
+    ),
+    (
+        "global",
+        "whether a name resolves in the process's global symbol namespace",
+    ),
+    (
+        "files",
+        "the file operations (copy, symlink, delete, write_text, chmod, …)",
+    ),
+    (
+        "elf_sections",
+        "truncate and patch counted from an ELF section",
+    ),
+    (
+        "manifest",
+        "the plugspec manifest: inspect a plugin, alter_manifest",
+    ),
+    (
+        "host_context",
+        "a host configuration: required API version, pinned build ID, shared packages",
+    ),
+    ("discovery", "plugspec's discovery of a plugin directory"),
+    ("alloc_count", "count the allocations a lookup makes"),
+];
+
+/// The fixtures cases may name, as validation needs them: whether one exists, and all of them
+/// (for the message when one does not). [`crate::fixtures::Catalog`] is the runner's.
+pub trait KnownFixtures {
+    /// Whether a fixture of this name exists.
+    fn contains(&self, name: &str) -> bool;
+    /// Every fixture's name, sorted.
+    fn names(&self) -> Vec<&str>;
+}
 
 /// A validated case.
 #[derive(Debug, Clone, Serialize)]
@@ -171,7 +223,7 @@ impl Case {
         !self.fixtures.is_empty() || self.steps.iter().any(|s| s.op.is_loader_op())
     }
 
-    /// The driver capabilities ([`crate::protocol::DRIVER_CAPABILITIES`]) this case needs:
+    /// The driver capabilities ([`DRIVER_CAPABILITIES`]) this case needs:
     /// those of its operations, of its `[host]` table, and the ones it `requires`. A driver
     /// lacking one reports the case as not applicable.
     pub fn needs(&self) -> BTreeSet<&'static str> {
@@ -210,10 +262,7 @@ impl Case {
             needs.insert("host_context");
         }
         for r in &self.requires {
-            if let Some((c, _)) = crate::protocol::DRIVER_CAPABILITIES
-                .iter()
-                .find(|(c, _)| c == r)
-            {
+            if let Some((c, _)) = DRIVER_CAPABILITIES.iter().find(|(c, _)| c == r) {
                 needs.insert(c);
             }
         }
