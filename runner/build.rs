@@ -1,5 +1,5 @@
 //! Embeds the conformance suite in the runner: the cases (`conformance/`), the fixture sources
-//! (`fixtures/`) and the sources of the `plugspec` package this runner is built against, so that
+//! (`fixtures/`), the bundled drivers (`drivers/`: the Go driver and its known failures) and the sources of the `plugspec` package this runner is built against, so that
 //! an installed `plugspec` needs no checkout. `plugspec_runner::suite` unpacks them at run time.
 //!
 //! In the repository the cases and fixtures are read from `../conformance` and `../fixtures`
@@ -79,6 +79,10 @@ fn main() {
             packed.join("conformance").display()
         );
     }
+    // The bundled drivers (`plugspec test --driver go` builds runner/drivers/go from here).
+    let drivers = manifest_dir.join("drivers");
+    println!("cargo:rerun-if-changed={}", drivers.display());
+    all.extend(files(&drivers, "drivers", false));
     // The plugspec package exactly as this runner is built against it (its build script names
     // its directory), so that the fixtures record the same package hash as the runner.
     let spec = PathBuf::from(

@@ -540,12 +540,61 @@ pub fn build_go(
     out: &Path,
     work: &Path,
 ) -> Result<PathBuf, String> {
+    build_go_with(module, package, buildmode, out, work, None)
+}
+
+/// [`build_go`] with the module `fixtures` (the Go kit's module path) replaced by the kit in
+/// `kit`: the module's own `go.mod` is read, its `replace` lines dropped and
+/// `replace fixtures => <kit>` added, and the result handed to `go build -modfile`. A host
+/// built so links the very shared package the kit's plugins link (Go refuses a plugin whose
+/// packages were built from other sources, even a copy in another directory).
+pub fn build_go_against_kit(
+    module: &Path,
+    kit: &Path,
+    out: &Path,
+    work: &Path,
+) -> Result<PathBuf, String> {
+    build_go_with(module, ".", "exe", out, work, Some(kit))
+}
+
+fn build_go_with(
+    module: &Path,
+    package: &str,
+    buildmode: &str,
+    out: &Path,
+    work: &Path,
+    kit: Option<&Path>,
+) -> Result<PathBuf, String> {
     let go = go_binary().ok_or("Go is not installed (set GO or put go on PATH)")?;
     std::fs::create_dir_all(work).map_err(|e| format!("cannot create {}: {e}", work.display()))?;
     let mut command = std::process::Command::new(&go);
     command
         .current_dir(module)
-        .args(["build", &format!("-buildmode={buildmode}"), "-o"])
+        .args(["build", &format!("-buildmode={buildmode}")]);
+    if let Some(kit) = kit {
+        let manifest = module.join("go.mod");
+        let original = std::fs::read_to_string(&manifest)
+            .map_err(|e| format!("cannot read {}: {e}", manifest.display()))?;
+        let kit = std::path::absolute(kit).unwrap_or_else(|_| kit.to_path_buf());
+        let mut modfile: String = original
+            .lines()
+            .filter(|l| !l.trim_start().starts_with("replace "))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        modfile.push_str(&format!(
+            "replace fixtures => {:?}\n",
+            kit.to_string_lossy()
+        ));
+        let stem = out
+            .file_name()
+            .map_or_else(|| "host".to_string(), |n| n.to_string_lossy().into_owned());
+        let path = work.join(format!("{stem}.go.mod"));
+        std::fs::write(&path, modfile)
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        command.arg(format!("-modfile={}", path.display()));
+    }
+    command
+        .arg("-o")
         .arg(out)
         .arg(format!("./{package}"))
         .env("CGO_ENABLED", "1")

@@ -1,5 +1,5 @@
-//! The conformance suite this runner carries: the cases, the fixture sources and the sources of
-//! the `plugspec` package it was built against, embedded when the runner was compiled (see
+//! The conformance suite this runner carries: the cases, the fixture sources, the bundled drivers
+//! (`drivers/go`, with Go's known failures) and the sources of the `plugspec` package it was built against, embedded when the runner was compiled (see
 //! `build.rs`) and unpacked on first use under `<target>/plugspec-suite/<version>/` (`<target>`
 //! as for the fixture builds: `$CARGO_TARGET_DIR`, else the cargo target directory the running
 //! binary sits in, else `plugspec-target` in the system's temporary directory).
@@ -22,7 +22,7 @@ mod embedded {
 const PARTIAL: &str = ".plugspec-partial-";
 
 /// Every embedded file: its path under the suite root (`conformance/…`, `fixtures/…`,
-/// `spec/…`), and its contents.
+/// `drivers/…`, `spec/…`), and its contents.
 pub fn files() -> &'static [(&'static str, &'static [u8])] {
     embedded::FILES
 }
@@ -34,7 +34,7 @@ pub fn unpack_dir() -> PathBuf {
         .join(env!("CARGO_PKG_VERSION"))
 }
 
-/// The unpacked suite's root (holding `conformance/`, `fixtures/` and `spec/`), unpacked on
+/// The unpacked suite's root (holding `conformance/`, `fixtures/`, `drivers/` and `spec/`), unpacked on
 /// the first call of the process.
 pub fn root() -> Result<&'static Path, String> {
     static ROOT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
@@ -110,6 +110,9 @@ mod tests {
             "spec/Cargo.toml",
             "spec/build.rs",
             "spec/src/lib.rs",
+            "drivers/go/main.go",
+            "drivers/go/go.mod",
+            "drivers/go/known-failures.toml",
         ] {
             assert!(names.contains(&needed), "{needed} is not in the suite");
         }

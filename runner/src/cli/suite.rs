@@ -108,7 +108,13 @@ pub fn test(args: TestArgs) -> ExitCode {
         harness = harness.known_failures(absolute(f));
     } else if args.driver == ["go"] {
         // Go's known failures ship with its driver.
-        let go = Path::new(env!("CARGO_MANIFEST_DIR")).join("drivers/go/known-failures.toml");
+        let go = match plugspec_runner::suite::root() {
+            Ok(root) => root.join("drivers/go/known-failures.toml"),
+            Err(e) => {
+                eprintln!("plugspec: --driver go: {e}");
+                return ExitCode::from(FAILED);
+            }
+        };
         eprintln!(
             "plugspec: --driver go: known failures from {}",
             shown(&go).display()
@@ -208,19 +214,19 @@ fn color_from_env() -> Option<Color> {
 }
 
 /// The driver and its kit from `--driver` and `--kit`. `--driver go` is the bundled Go driver
-/// (`runner/drivers/go`), built here with the Go kit's fixtures (`conformance/kits/go`), each
-/// build shown with its time.
+/// (`runner/drivers/go`, carried in the runner like the cases), built here against the Go kit
+/// (`conformance/kits/go`, or `--kit`) with the kit's fixtures, each build shown with its time.
 fn driver(args: &TestArgs) -> Result<(run::Driver, Option<PathBuf>), String> {
     let kit = args.kit.as_deref().map(absolute);
     if args.driver.len() == 1 && args.driver[0] == "go" {
-        let kit = kit.unwrap_or_else(|| harness::default_cases_dir().join("kits").join("go"));
+        let kit = kit.unwrap_or_else(|| dirs(&args.dirs).0.join("kits").join("go"));
         let work = fixtures::target_dir().join("plugspec-fixtures").join("go");
-        let source = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("drivers")
-            .join("go");
+        // The driver this runner carries (see `plugspec_runner::suite`), linked against the
+        // kit's shared package.
+        let source = plugspec_runner::suite::root()?.join("drivers").join("go");
         let program = work.join("plugspec-go-driver");
         timed(&format!("Go driver ({})", shown(&source).display()), || {
-            fixtures::build_go(&source, ".", "exe", &program, &work)
+            fixtures::build_go_against_kit(&source, &kit, &program, &work)
         })?;
         if !args.list {
             let catalog = Catalog::scan_kit(&kit)?;
