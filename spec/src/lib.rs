@@ -61,6 +61,7 @@ pub use contract::{Loader, Plugin, Symbol, SymbolKind};
 pub use error::{Difference, Error, ErrorKind};
 pub use fingerprint::{HostConfig, Package};
 #[cfg(feature = "loader")]
+#[cfg_attr(docsrs, doc(cfg(feature = "loader")))]
 pub use loader::read::{ManifestFile, read_manifest};
 #[cfg(feature = "loader")]
 #[cfg_attr(docsrs, doc(cfg(feature = "loader")))]
