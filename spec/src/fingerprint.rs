@@ -183,8 +183,9 @@ pub fn record_setting<'r>(record: &'r str, key: &str) -> Option<&'r str> {
 /// Empty means compatible.
 ///
 /// Linear in the number of packages on both sides, and allocation-free when nothing differs and
-/// the plugin lists the packages it shares with the host in the host's order (the SDK's order:
-/// `plugspec` first, then the declared ones); otherwise one index of the host's packages is built.
+/// either the plugin lists the packages it shares with the host in the host's order (the SDK's
+/// order: `plugspec` first, then the declared ones) or the host shares at most 16 packages;
+/// otherwise one index of the host's packages is built.
 pub fn compare(plugin: &Fingerprint<'_>, host: &HostConfig) -> Vec<Difference> {
     let mut out = Vec::new();
     // Formats only what differs: nothing is allocated for an equal item.
@@ -231,7 +232,10 @@ pub fn compare(plugin: &Fingerprint<'_>, host: &HostConfig) -> Vec<Difference> {
         (hb.panic, ""),
     );
     // VER-2: each package both sides declare. The host's packages are walked with a cursor, so
-    // that the usual case (the same order on both sides) needs no index.
+    // that the usual case (the same order on both sides) needs no index; out of order, a short
+    // host list is scanned and a long one indexed once, so the whole is O(N + M) and allocates
+    // nothing unless the host lists more than `SCAN` packages in another order.
+    const SCAN: usize = 16;
     let mut cursor = 0;
     let mut index: Option<std::collections::HashMap<&str, &Package>> = None;
     for p in &plugin.packages {
@@ -240,12 +244,17 @@ pub fn compare(plugin: &Fingerprint<'_>, host: &HostConfig) -> Vec<Difference> {
                 cursor += 1;
                 Some(h)
             }
+            _ if host.packages.len() <= SCAN => host.packages.iter().find(|h| h.name == p.name),
             _ => index
                 .get_or_insert_with(|| host.packages.iter().map(|h| (h.name, h)).collect())
                 .get(p.name)
                 .copied(),
         };
         let Some(h) = h else { continue };
+        // The same record is the same version, source hash and settings: nothing to split.
+        if (p.version, p.hash) == (h.version, h.hash) {
+            continue;
+        }
         let (p_src, h_src) = (record_source_hash(p.hash), record_source_hash(h.hash));
         if p.version != h.version || p_src != h_src {
             out.push(Difference {

@@ -1,6 +1,7 @@
 //! Decoding is linear in the number of exports (rule VER-7's duplicate checks hash names instead
 //! of scanning): decoding 10,000 exports costs at most 20 times decoding 1,000, measured in the
-//! same process. A ratio, not a time: quadratic decoding gives about 100 times. Measured in CPU
+//! same process. A ratio, not a time: quadratic decoding gives about 100 times. Comparing
+//! fingerprints (VER-2) is linear in the number of shared packages in the same sense. Measured in CPU
 //! time of the thread (`CLOCK_THREAD_CPUTIME_ID`), so that other processes on a busy machine do
 //! not count.
 
@@ -9,6 +10,7 @@
 use std::time::Duration;
 
 use plugspec::abi;
+use plugspec::fingerprint::{self, Fingerprint, HostConfig, Package, PackageRecord};
 
 /// A valid version-1 manifest with `n` function exports, written byte by byte from the layout
 /// SPEC.md documents.
@@ -104,5 +106,64 @@ fn duplicates_are_still_found() {
     assert!(
         matches!(&err, abi::ManifestError::Corrupt { what, .. } if what.contains("listed twice")),
         "{err}"
+    );
+}
+
+/// A host sharing `n` packages besides plugspec, and an equal plugin fingerprint listing them
+/// in the reverse order (so the comparison cannot walk both lists side by side).
+fn reversed_fingerprints(n: usize) -> (HostConfig, Fingerprint<'static>) {
+    let mut host = HostConfig::new();
+    // Pushed directly: `HostConfig::shared` skips duplicates by scanning.
+    host.packages.extend((0..n).map(|i| {
+        let leak = |s: String| &*Box::leak(s.into_boxed_str());
+        Package {
+            name: leak(format!("shared-{i}")),
+            version: "1.0.0",
+            hash: leak(format!("src={i:016x}")),
+        }
+    }));
+    let mut packages: Vec<_> = host
+        .packages
+        .iter()
+        .map(|p| PackageRecord {
+            name: p.name,
+            version: p.version,
+            hash: p.hash,
+        })
+        .collect();
+    packages.reverse();
+    let plugin = Fingerprint {
+        build: host.build,
+        packages,
+        api_version: None,
+        build_id: None,
+    };
+    (host, plugin)
+}
+
+/// The fastest of several comparisons of `plugin` with `host`.
+fn best_compare(host: &HostConfig, plugin: &Fingerprint<'_>, runs: usize) -> Duration {
+    (0..runs)
+        .map(|_| {
+            let start = thread_cpu_time();
+            let d = fingerprint::compare(std::hint::black_box(plugin), host);
+            assert!(d.is_empty());
+            thread_cpu_time() - start
+        })
+        .min()
+        .expect("at least one run")
+}
+
+#[test]
+fn fingerprint_compare_is_linear_in_the_number_of_packages() {
+    let (small_host, small) = reversed_fingerprints(1_000);
+    let (large_host, large) = reversed_fingerprints(10_000);
+    best_compare(&small_host, &small, 3); // warm up
+    let ratio = best_compare(&large_host, &large, 9).as_secs_f64()
+        / best_compare(&small_host, &small, 9).as_secs_f64();
+    eprintln!("compare 10,000 packages / compare 1,000 packages = {ratio:.1}x");
+    assert!(
+        ratio <= 20.0,
+        "comparing 10x the packages took {ratio:.1}x as long (linear: about 10x)"
     );
 }

@@ -1,6 +1,7 @@
 //! What allocates on the hot paths, counted per thread by a global allocator: a lookup hit
 //! (LOOKUP) and a cached open (OPEN-2) allocate nothing; a lookup miss is a typed error whose
-//! message is its only allocation, and a probe that needs no error allocates nothing.
+//! message is its only allocation, and a probe that needs no error allocates nothing; comparing
+//! an equal fingerprint (VER-2) allocates nothing.
 
 #![cfg(unix)]
 
@@ -8,7 +9,8 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::sync::OnceLock;
 
-use plugspec::{ErrorKind, HostConfig, Loader, Plugin, ReferenceLoader};
+use plugspec::fingerprint::{self, Fingerprint, PackageRecord};
+use plugspec::{ErrorKind, HostConfig, Loader, Package, Plugin, ReferenceLoader};
 
 mod support;
 
@@ -169,4 +171,62 @@ fn pathdiff(path: &std::path::Path, base: &std::path::Path) -> std::path::PathBu
     }
     out.extend(&path[common..]);
     out
+}
+
+/// A host sharing `n` packages besides plugspec (records with every setting), and a plugin
+/// fingerprint equal to it.
+fn fingerprints(n: usize) -> (HostConfig, Fingerprint<'static>) {
+    let mut host = HostConfig::new();
+    for i in 0..n {
+        let leak = |s: String| &*Box::leak(s.into_boxed_str());
+        host = host.shared(Package {
+            name: leak(format!("shared-{i}")),
+            version: "1.0.0",
+            hash: leak(format!(
+                "features=[] debug_assertions=on panic=unwind cfg=[] src={i:016x}"
+            )),
+        });
+    }
+    let plugin = Fingerprint {
+        build: host.build,
+        packages: host
+            .packages
+            .iter()
+            .map(|p| PackageRecord {
+                name: p.name,
+                version: p.version,
+                hash: p.hash,
+            })
+            .collect(),
+        api_version: None,
+        build_id: None,
+    };
+    (host, plugin)
+}
+
+#[test]
+fn an_equal_fingerprint_is_compared_without_allocating() {
+    for n in [0, 1, 10, 100, 1000] {
+        let (host, mut plugin) = fingerprints(n);
+        let before = allocations();
+        assert!(fingerprint::compare(&plugin, &host).is_empty());
+        assert_eq!(
+            allocations() - before,
+            0,
+            "{n} packages in the host's order"
+        );
+        if n <= 10 {
+            // Another order, a short host list: still nothing allocated.
+            plugin.packages.reverse();
+            let before = allocations();
+            assert!(fingerprint::compare(&plugin, &host).is_empty());
+            assert_eq!(allocations() - before, 0, "{n} packages in another order");
+        }
+    }
+    // And a difference is still found (and allocates its description).
+    let (host, mut plugin) = fingerprints(10);
+    plugin.packages[5].hash = "features=[] debug_assertions=off panic=unwind cfg=[] src=5";
+    let diffs = fingerprint::compare(&plugin, &host);
+    let items: Vec<_> = diffs.iter().map(|d| d.item.as_str()).collect();
+    assert_eq!(items, ["package shared-4", "debug_assertions of shared-4"]);
 }
