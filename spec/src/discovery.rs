@@ -70,6 +70,7 @@ pub fn discover<L: Loader>(
         .map(|e| e.path())
         .filter(|p| !extension.is_empty() && p.extension().is_some_and(|x| x == extension))
         .collect();
+    // DISC-1: only this platform's library extension, in file-name order.
     paths.sort();
     let mut found = Discovery {
         loaded: Vec::new(),
@@ -94,6 +95,7 @@ pub fn discover<L: Loader>(
                 plugin,
                 entry,
             }),
+            // DISC-2: a bad file is reported and skipped; it never stops the others.
             Err(error) => found.skipped.push(Skipped { path, error }),
         }
     }

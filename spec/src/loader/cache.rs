@@ -84,15 +84,19 @@ pub(crate) fn claim(given: &Path, canonical: &Path) -> Result<Claim, Error> {
                     path: Some(canonical.into()),
                 }));
             }
+            // OPEN-2: one resolved path, one plugin.
             Some(Entry::Ready(plugin)) => return Ok(Claim::Ready(*plugin)),
+            // CACHE-3: a remembered refusal, marked `(previous failure)`.
             Some(Entry::Failed(error)) => {
                 return Ok(Claim::Failed(error.as_previous_failure(given)));
             }
             Some(Entry::Loading(owner)) => {
                 let me = std::thread::current().id();
+                // INIT-8: a wait that would close a cycle is a recursive open, not a deadlock.
                 if would_deadlock(registry, me, *owner) {
                     return Err(Error::recursive_open(given));
                 }
+                // INIT-4: concurrent opens of one path wait for the one init.
                 registry.waiting_for.insert(me, canonical.into());
                 guard = CHANGED.wait(guard).unwrap_or_else(|e| e.into_inner());
                 guard.waiting_for.remove(&me);
@@ -124,6 +128,7 @@ pub(crate) fn reserve_identity(identity: &str, canonical: &Path) -> Result<(), P
     let mut guard = lock();
     let registry = &mut *guard;
     match registry.identities.get(identity) {
+        // OPEN-3: an identity loads once; OPEN-7: a copy at another path is not the same path.
         Some(owner) if owner != canonical => Err(owner.clone()),
         Some(_) => Ok(()),
         None => {
@@ -139,6 +144,7 @@ pub(crate) fn reserve_identity(identity: &str, canonical: &Path) -> Result<(), P
 /// plugin's code never ran).
 pub(crate) fn release_identity(identity: &str, canonical: &Path) {
     let mut guard = lock();
+    // CACHE-4: a failed plugin's identity is free for the next one.
     if guard.identities.get(identity).map(PathBuf::as_path) == Some(canonical) {
         guard.identities.remove(identity);
     }
@@ -155,9 +161,11 @@ impl Loading {
             Ok(plugin) => {
                 registry.by_path.insert(path, Entry::Ready(*plugin));
             }
+            // CACHE-3: refusals after reading the file are remembered.
             Err(error) if keep_sticky && error.kind().is_sticky() => {
                 registry.by_path.insert(path, Entry::Failed(error.clone()));
             }
+            // CACHE-1, CACHE-2: the rest are forgotten; the next open looks again.
             Err(_) => {
                 registry.by_path.remove(&path);
             }

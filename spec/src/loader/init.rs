@@ -27,12 +27,14 @@ pub(crate) fn run(
         open: loader.map(|_| host_open as _),
     };
     let mut outcome = Outcome::default();
+    // INIT-2: init runs here, inside `open`, on the caller's thread.
     // SAFETY: `entry` is the init entry of a mapped plugin whose manifest and descriptor were
     // checked against this host; the SDK's init catches panics and writes only into `outcome`.
     // `context` and `outcome` outlive the call.
     unsafe { entry(&context, &mut outcome) };
     match outcome.status {
         0 => Ok(()),
+        // INIT-5: a panic in init is an error, not a crash.
         _ => Err(Error::init_panicked(given, outcome.message())),
     }
 }
@@ -62,6 +64,7 @@ unsafe extern "C" fn host_open(data: *const (), ptr: *const u8, len: usize, out:
         // SAFETY: per this function's contract, `(ptr, len)` is readable.
         unsafe { std::slice::from_raw_parts(ptr, len) }
     };
+    // INIT-7: init may open other plugins, through this same loader.
     let result = std::panic::catch_unwind(|| match std::str::from_utf8(bytes) {
         Ok(path) => loader.open(Path::new(path)).map(|_| ()),
         Err(_) => Err(Error::not_found(Path::new(""), "the path is not UTF-8")),
