@@ -13,7 +13,7 @@
 //! | the plugin ABI: manifest bytes, descriptor, init entry | [`abi`] |
 //! | build fingerprints and the host's comparison | [`fingerprint`] |
 //! | the SDK for plugin authors | [`sdk`] and the [`plugin!`] macro |
-//! | shared packages' source hashes (build scripts) | [`build`] and the [`package!`] macro |
+//! | shared packages: their build records and source hashes, from their build scripts | [`shared_package`] (also as `plugspec::build`, the path build scripts use) and the [`package!`] macro |
 //! | which targets load plugins | [`platform`] |
 //! | loading a directory of plugins, failing soft | [`discovery`] |
 //! | the reference loader (feature `loader`, on by default) | `loader` ([`ReferenceLoader`]) |
@@ -45,7 +45,6 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod abi;
-pub mod build;
 pub mod contract;
 pub mod discovery;
 pub mod error;
@@ -56,6 +55,10 @@ pub mod loader;
 pub mod platform;
 pub mod rules;
 pub mod sdk;
+pub mod shared_package;
+
+/// [`shared_package`] under the path build scripts call: `plugspec::build::shared_package()`.
+pub use shared_package as build;
 
 pub use contract::{Loader, Plugin, Symbol, SymbolKind};
 pub use error::{Difference, Error, ErrorKind};

@@ -1,4 +1,5 @@
-//! For the build scripts of shared packages: record the package's source hash.
+//! Shared packages, from their build scripts: record the package's build record and source
+//! hash (`plugspec::build`, the path build scripts call, is this module).
 //!
 //! A *shared package* is a crate that both the host and its plugins depend on (Go's "shared API
 //! package", Q9). Its content hash goes into every plugin's fingerprint, so that a plugin built
