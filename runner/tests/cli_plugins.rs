@@ -534,6 +534,45 @@ fn missing_files_and_directories_get_one_line_each() {
         .stderr(predicate::function(|s: &str| s.lines().count() == 2));
 }
 
+/// `check --json` gives the loader's kind for paths that do not resolve (OPEN-1): `not_found`
+/// for a looping symlink, a file used as a directory and a path longer than `PATH_MAX`, exactly
+/// as `open` does.
+#[cfg(unix)]
+#[test]
+fn check_json_kinds_for_unresolvable_paths_are_the_loaders() {
+    use plugspec::{Loader, ReferenceLoader};
+    let dir = scratch("unresolvable");
+    std::fs::create_dir_all(&dir).unwrap();
+    let looping = dir.join("loop.so");
+    let _ = std::fs::remove_file(&looping);
+    std::os::unix::fs::symlink(&looping, &looping).unwrap();
+    let file = dir.join("file");
+    std::fs::write(&file, "a file").unwrap();
+    let under_a_file = file.join("plugin.so");
+    let too_long = PathBuf::from(format!("/{}", "a/".repeat(2100)));
+    for path in [&looping, &under_a_file, &too_long] {
+        let loader = ReferenceLoader::new()
+            .open(path)
+            .expect_err("not a plugin path")
+            .kind();
+        let out = plugspec()
+            .arg("check")
+            .arg("--json")
+            .arg(path)
+            .output()
+            .unwrap();
+        let value: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(loader.as_str(), "not_found", "{}", path.display());
+        assert_eq!(
+            value["plugins"][0]["error"],
+            loader.as_str(),
+            "{}: {value}",
+            path.display()
+        );
+        assert_eq!(value["unreadable"], 1, "{value}");
+    }
+}
+
 #[test]
 fn rules_and_list_show_coverage_and_selections() {
     plugspec()

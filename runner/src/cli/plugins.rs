@@ -17,12 +17,14 @@ fn complain(command: &str, path: &Path, what: &str) {
 }
 
 /// Why a path cannot be read as a file at all (missing, a directory), before the loader looks.
+/// The kinds are the loader's: a path that does not resolve — missing, a looping symlink, a file
+/// used as a directory, too long, an unsearchable directory — is `not_found` (OPEN-1).
 fn not_a_file(path: &Path) -> Option<(ErrorKind, String)> {
     match std::fs::metadata(path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             Some((ErrorKind::NotFound, "no such file".to_string()))
         }
-        Err(e) => Some((ErrorKind::Io, format!("cannot read: {e}"))),
+        Err(e) => Some((ErrorKind::NotFound, format!("cannot resolve: {e}"))),
         Ok(m) if m.is_dir() => Some((
             ErrorKind::NotAPlugin,
             "is a directory, not a plugin file".to_string(),

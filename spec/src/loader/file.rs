@@ -2,20 +2,54 @@
 //! resolution, `VER-*` on reading the manifest from the file).
 //!
 //! The path is resolved (`resolve`: through the kernel's name of a descriptor where it has one,
-//! else `realpath`), the file must be a
-//! regular file (a FIFO would block the dynamic loader forever), and the manifest is read out of
-//! its section (`read`)
-//! without mapping or running anything.
+//! else `realpath`), the file must be a regular file (a FIFO would block the dynamic loader
+//! forever), and the manifest is read out of its section (`read`) without mapping or running
+//! anything.
+//!
+//! On Linux the path is walked once: the `O_PATH` descriptor that resolved it is the file every
+//! later step sees (its type is checked on it, it is re-opened for reading through
+//! `/proc/self/fd`, and `os` maps that same open file), so nothing renamed over the path in the
+//! meantime is ever checked, read or mapped (OPEN-8).
 
 use std::fs::File;
 use std::path::Path;
 
 use crate::error::Error;
 
-pub(crate) use super::resolve::resolve;
+pub(crate) use super::resolve::{PathBuffer, resolve_held};
 
-/// Opens `canonical` for reading without blocking, and checks that it is a regular file.
-pub(crate) fn open_regular(given: &Path, canonical: &Path) -> Result<File, Error> {
+/// Opens the resolved file for reading without blocking, and checks that it is a regular file.
+/// With `held` (the descriptor the path was resolved through, on Linux) that is the file the path
+/// named when it was resolved, re-opened through `/proc/self/fd` after its type was checked on
+/// the descriptor: nothing is opened by name again, so nothing renamed over the path since can
+/// be opened (OPEN-6, OPEN-8). Without it, `canonical` is opened.
+pub(crate) fn open_regular(
+    given: &Path,
+    canonical: &Path,
+    held: Option<&File>,
+) -> Result<File, Error> {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    if let Some(handle) = held {
+        use std::os::fd::AsRawFd;
+        // OPEN-6: the type is judged on the descriptor; an `O_PATH` descriptor opens nothing, so
+        // a FIFO or device never blocks or wakes here.
+        let meta = handle.metadata().map_err(|e| {
+            Error::io(
+                given,
+                format_args!("cannot stat {}: {e}", canonical.display()),
+            )
+        })?;
+        check_type(given, canonical, &meta)?;
+        let through = format!("/proc/self/fd/{}", handle.as_raw_fd());
+        return open_nonblocking(Path::new(&through)).map_err(|e| {
+            Error::io(
+                given,
+                format_args!("cannot open {}: {e}", canonical.display()),
+            )
+        });
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    let _ = held;
     // `stat` first: opening a FIFO for reading blocks until a writer appears.
     let meta = std::fs::metadata(canonical).map_err(|e| Error::not_found(given, e))?;
     check_type(given, canonical, &meta)?;

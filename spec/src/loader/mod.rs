@@ -3,13 +3,15 @@
 //! `open` runs these steps, each in its own module, and stops at the first failure:
 //!
 //! 1. refuse on a platform that does not load plugins ([`crate::platform`]);
-//! 2. resolve the path (`resolve`) and check it is a regular file (`file`);
+//! 2. resolve the path (`resolve`), keeping the descriptor it was resolved through, and check
+//!    it is a regular file (`file`);
 //! 3. claim the resolved path in the process-wide registry: return the cached plugin or sticky
 //!    failure, wait while another thread loads it, or report a recursive open (`cache`);
 //! 4. read the manifest from the file, without mapping it, and check ABI version and build
 //!    fingerprint (`file`, [`crate::abi`], [`crate::fingerprint`]);
 //! 5. reserve the plugin's identity (a different file with a loaded identity is refused);
-//! 6. map the library, never to unmap it (`os`), and check its descriptor against the manifest;
+//! 6. map the library — the file checked, through its descriptor (OPEN-8) — never to unmap it
+//!    (`os`), and check its descriptor against the manifest;
 //! 7. run its init, once, on the calling thread, with panics caught (`init`);
 //! 8. record the plugin (or a sticky failure) and wake every thread that waited.
 //!
@@ -131,9 +133,9 @@ impl Loader for ReferenceLoader {
         }
         // On the stack: a plugin already loaded is returned without allocating.
         let mut buffer = resolve::PathBuffer::new();
-        let canonical = resolve::resolve_in(path, &mut buffer)?;
+        let (canonical, held) = resolve::resolve_held(path, &mut buffer)?;
         if self.fault == Some(Fault::NoLock) {
-            return self.load(path, &canonical);
+            return self.load(path, &canonical, held.as_ref());
         }
         let loading = match cache::claim(path, &canonical)? {
             cache::Claim::Ready(plugin) => {
@@ -147,7 +149,7 @@ impl Loader for ReferenceLoader {
             cache::Claim::Failed(error) => return Err(error),
             cache::Claim::Load(loading) => loading,
         };
-        let result = self.load(path, &canonical);
+        let result = self.load(path, &canonical, held.as_ref());
         loading.finish(&result, self.fault != Some(Fault::ForgetStickyFailures));
         result
     }
@@ -182,8 +184,9 @@ impl ReferenceLoader {
     /// (nothing is mapped, nothing runs, nothing is cached): its manifest bytes, or the refusal
     /// naming every difference (for `plugspec check`).
     pub fn check(&self, path: &Path) -> Result<Vec<u8>, Error> {
-        let canonical = file::resolve(path)?;
-        let file = file::open_regular(path, &canonical)?;
+        let mut buffer = resolve::PathBuffer::new();
+        let (canonical, held) = resolve::resolve_held(path, &mut buffer)?;
+        let file = file::open_regular(path, &canonical, held.as_ref())?;
         let facts = read::read_file(path, &canonical, &file)?;
         let manifest = decode(path, &facts.bytes)?;
         let differences = fingerprint::compare(&manifest.fingerprint, &self.host);
@@ -194,11 +197,18 @@ impl ReferenceLoader {
         Ok(facts.bytes)
     }
 
-    /// Steps 4 to 7 for a path this thread has claimed.
-    fn load(&self, given: &Path, canonical: &Path) -> Result<LoadedPlugin, Error> {
-        let file = file::open_regular(given, canonical)?;
+    /// Steps 4 to 7 for a path this thread has claimed. The file is opened once (through the
+    /// descriptor the path was resolved through, where there is one); the manifest read, the
+    /// checks and the mapping all go through that open file (OPEN-8).
+    fn load(
+        &self,
+        given: &Path,
+        canonical: &Path,
+        held: Option<&std::fs::File>,
+    ) -> Result<LoadedPlugin, Error> {
+        let file = file::open_regular(given, canonical, held)?;
         if self.fault == Some(Fault::MapBeforeCheck) {
-            os::map(given, canonical, true)?;
+            os::map(given, canonical, &file, true)?;
         }
         let facts = read::read_file(given, canonical, &file)?;
         let bytes = &facts.bytes;
@@ -214,7 +224,7 @@ impl ReferenceLoader {
             return Err(Error::already_loaded(given, manifest.identity, &owner));
         }
         let identity = manifest.identity.to_string();
-        let mapped = match self.map_checked(given, canonical, bytes, &manifest) {
+        let mapped = match self.map_checked(given, canonical, &file, bytes, &manifest) {
             Ok(mapped) => mapped,
             Err(e) => {
                 // Nothing of the plugin ran: the identity may be loaded from another file later.
@@ -261,20 +271,35 @@ impl ReferenceLoader {
         &self,
         given: &Path,
         canonical: &Path,
+        file: &std::fs::File,
         file_manifest: &[u8],
         decoded: &abi::Manifest<'_>,
     ) -> Result<(&'static abi::PluginDescriptor, abi::Manifest<'static>), Error> {
-        let mapped = os::map(given, canonical, self.fault != Some(Fault::NoNodelete))?;
+        let mapped = os::map(
+            given,
+            canonical,
+            file,
+            self.fault != Some(Fault::NoNodelete),
+        )?;
         let shown = canonical.display();
         let descriptor = mapped.descriptor().ok_or_else(|| {
             Error::not_a_plugin(
                 given,
                 format_args!(
-                    "{shown} has a manifest section but no {} symbol",
-                    abi::DESCRIPTOR_SYMBOL
+                    "{shown} has a manifest section but no {} symbol{}",
+                    abi::DESCRIPTOR_SYMBOL,
+                    os::SWAP_HINT
                 ),
             )
         })?;
+        // OPEN-8: where the checked file could not be mapped itself, the image is compared with
+        // it (device and inode) before anything in it is read.
+        os::check_image(
+            given,
+            canonical,
+            file,
+            std::ptr::from_ref(descriptor).cast(),
+        )?;
         if descriptor.magic != abi::MAGIC || descriptor.abi_version != abi::ABI_VERSION {
             return Err(Error::not_a_plugin(
                 given,

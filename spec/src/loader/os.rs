@@ -6,10 +6,26 @@
 //! variables would interpose on later plugins' own references), `RTLD_NODELETE` keeps the image
 //! mapped even if something else calls `dlclose`, and the leak means this loader never does.
 
+//!
+//! The library mapped is the file that was checked (OPEN-8). Linux maps the checked descriptor
+//! itself, through `dlopen("/proc/self/fd/N")`; FreeBSD through `fdlopen`. Nothing renamed over
+//! the path in between can be mapped there. macOS has no way to map a descriptor: the library is
+//! mapped by its canonical path, and afterwards the image holding the descriptor is compared
+//! (device and inode) with the checked file, refusing on a difference: that detects a swap, after
+//! the swapped-in library's constructors ran.
+
+use std::fs::File;
 use std::path::Path;
 
 use crate::abi::PluginDescriptor;
 use crate::error::Error;
+
+/// Appended to "no descriptor" refusals where a swap is only detected, not prevented.
+#[cfg(target_os = "macos")]
+pub(crate) const SWAP_HINT: &str = " (or the file was replaced while it was being loaded)";
+/// Appended to "no descriptor" refusals where a swap is only detected, not prevented.
+#[cfg(not(target_os = "macos"))]
+pub(crate) const SWAP_HINT: &str = "";
 
 /// A mapped library that is never unmapped.
 pub(crate) struct Mapped {
@@ -17,31 +33,224 @@ pub(crate) struct Mapped {
     library: &'static libloading::os::unix::Library,
 }
 
-/// Maps the library at `canonical`. No plugspec code in it runs here (only the C runtime's and
-/// the plugin's ELF constructors, which the SDK never writes).
+/// Maps the library `file` (opened at `canonical`, checked). No plugspec code in it runs here
+/// (only the C runtime's and the plugin's ELF constructors, which the SDK never writes).
 ///
 /// `nodelete` is always true except under the deliberate fault `NoNodelete`.
 #[cfg(unix)]
-pub(crate) fn map(given: &Path, canonical: &Path, nodelete: bool) -> Result<Mapped, Error> {
-    use libloading::os::unix::{Library, RTLD_LOCAL, RTLD_NOW};
+pub(crate) fn map(
+    given: &Path,
+    canonical: &Path,
+    file: &File,
+    nodelete: bool,
+) -> Result<Mapped, Error> {
+    use libloading::os::unix::{RTLD_LOCAL, RTLD_NOW};
     let flags = RTLD_NOW | RTLD_LOCAL | if nodelete { libc::RTLD_NODELETE } else { 0 };
-    // SAFETY: mapping a library runs its constructors. The file was checked beforehand to carry a
-    // plugspec manifest matching this host's fingerprint, so it is a plugin built for this host
-    // by the SDK, which writes no constructors; that is the contract of loading plugins at all.
-    let library = unsafe { Library::open(Some(canonical), flags) }.map_err(|e| {
-        Error::io(
-            given,
-            format_args!("the dynamic loader refused it: {}", error_chain(&e)),
+    let library = map_file(canonical, file, flags, nodelete)
+        .map_err(|e| Error::io(given, format_args!("the dynamic loader refused it: {e}")))?;
+    Ok(Mapped { library })
+}
+
+/// Linux: `dlopen` of the descriptor's `/proc/self/fd` name, which the kernel resolves to the
+/// open file itself, not to whatever the path names now.
+///
+/// The dynamic loader remembers every name it mapped an image under and answers a later
+/// `dlopen` of the same name with that image without opening anything, so a descriptor's name
+/// must never name another file later: the descriptor of every image mapped this way stays open
+/// for the life of the process (one per mapped file: a file already mapped is found by device
+/// and inode, which the open descriptor keeps from being reused, and not mapped again). That
+/// descriptor also keeps the image's name readable (backtraces read debug information through
+/// it).
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn map_file(
+    canonical: &Path,
+    file: &File,
+    flags: libc::c_int,
+    nodelete: bool,
+) -> Result<&'static libloading::os::unix::Library, String> {
+    use std::collections::HashMap;
+    use std::os::fd::AsRawFd;
+    use std::os::unix::fs::MetadataExt;
+    use std::sync::{Mutex, OnceLock};
+
+    use libloading::os::unix::Library;
+
+    type Images = Mutex<HashMap<(u64, u64), &'static Library>>;
+    static IMAGES: OnceLock<Images> = OnceLock::new();
+    static PROC_FD: OnceLock<bool> = OnceLock::new();
+
+    if !*PROC_FD.get_or_init(|| Path::new("/proc/self/fd").is_dir()) {
+        // No /proc: the path is all there is (SPEC.md, OPEN-8: the window stays open).
+        // SAFETY: as for every mapping (see `map`).
+        let library =
+            unsafe { Library::open(Some(canonical), flags) }.map_err(|e| error_chain(&e))?;
+        return Ok(Box::leak(Box::new(library)));
+    }
+    let meta = file
+        .metadata()
+        .map_err(|e| format!("cannot stat it: {e}"))?;
+    let id = (meta.dev(), meta.ino());
+    let images = IMAGES.get_or_init(Default::default);
+    if nodelete && let Some(library) = images.lock().unwrap_or_else(|e| e.into_inner()).get(&id) {
+        return Ok(*library);
+    }
+    // A descriptor of its own, kept open for good once mapped (see above).
+    let kept = file
+        .try_clone()
+        .map_err(|e| format!("cannot duplicate its descriptor: {e}"))?;
+    let name = format!("/proc/self/fd/{}", kept.as_raw_fd());
+    // SAFETY: as for every mapping (see `map`). The name is the checked file's descriptor.
+    let library = unsafe { Library::open(Some(&name), flags) }.map_err(|e| error_chain(&e))?;
+    let library: &'static Library = Box::leak(Box::new(library));
+    // The dynamic loader now knows the image by this name: the descriptor is never closed.
+    std::mem::forget(kept);
+    if nodelete {
+        images
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(id)
+            .or_insert(library);
+    }
+    Ok(library)
+}
+
+/// FreeBSD: `fdlopen` maps the descriptor itself.
+#[cfg(target_os = "freebsd")]
+fn map_file(
+    _canonical: &Path,
+    file: &File,
+    flags: libc::c_int,
+    _nodelete: bool,
+) -> Result<&'static libloading::os::unix::Library, String> {
+    use std::os::fd::AsRawFd;
+    unsafe extern "C" {
+        fn fdlopen(fd: libc::c_int, mode: libc::c_int) -> *mut libc::c_void;
+    }
+    // SAFETY: as for every mapping (see `map`); `fdlopen` duplicates the descriptor it is given
+    // and leaves `file`'s open.
+    let handle = unsafe { fdlopen(file.as_raw_fd(), flags) };
+    if handle.is_null() {
+        // SAFETY: `dlerror` returns null or a NUL-terminated message owned by the dynamic loader,
+        // read before any other `dl*` call on this thread.
+        let message = unsafe { libc::dlerror() };
+        return Err(if message.is_null() {
+            "fdlopen failed".to_string()
+        } else {
+            // SAFETY: see above.
+            unsafe { std::ffi::CStr::from_ptr(message) }
+                .to_string_lossy()
+                .into_owned()
+        });
+    }
+    // SAFETY: `handle` is a live handle from `fdlopen`, owned from here on (and never closed).
+    let library = unsafe { libloading::os::unix::Library::from_raw(handle) };
+    Ok(Box::leak(Box::new(library)))
+}
+
+/// Elsewhere (macOS): by the canonical path; [`check_image`] compares the result afterwards.
+#[cfg(all(
+    unix,
+    not(any(target_os = "linux", target_os = "android", target_os = "freebsd"))
+))]
+fn map_file(
+    canonical: &Path,
+    _file: &File,
+    flags: libc::c_int,
+    _nodelete: bool,
+) -> Result<&'static libloading::os::unix::Library, String> {
+    // SAFETY: as for every mapping (see `map`).
+    let library = unsafe { libloading::os::unix::Library::open(Some(canonical), flags) }
+        .map_err(|e| error_chain(&e))?;
+    Ok(Box::leak(Box::new(library)))
+}
+
+/// OPEN-8 where the checked descriptor could not be mapped itself (macOS): the image that holds
+/// `address` (its plugspec descriptor) must be the checked `file`, same device and inode; a
+/// difference means the path was swapped between the check and the mapping, and is refused.
+/// Where the descriptor itself was mapped this checks nothing.
+#[cfg(target_os = "macos")]
+pub(crate) fn check_image(
+    given: &Path,
+    canonical: &Path,
+    file: &File,
+    address: *const (),
+) -> Result<(), Error> {
+    use std::os::unix::fs::MetadataExt;
+    /// `struct proc_regioninfo` of `<sys/proc_info.h>`.
+    #[repr(C)]
+    struct RegionInfo {
+        protection: u32,
+        max_protection: u32,
+        inheritance: u32,
+        flags: u32,
+        offset: u64,
+        counters: [u32; 14],
+        address: u64,
+        size: u64,
+    }
+    /// `struct proc_regionwithpathinfo` of `<sys/proc_info.h>`.
+    #[repr(C)]
+    struct RegionWithPath {
+        region: RegionInfo,
+        vnode: libc::vnode_info_path,
+    }
+    /// `PROC_PIDREGIONPATHINFO` of `<sys/proc_info.h>`.
+    const PROC_PIDREGIONPATHINFO: libc::c_int = 8;
+    let mut info = std::mem::MaybeUninit::<RegionWithPath>::zeroed();
+    let size = std::mem::size_of::<RegionWithPath>() as libc::c_int;
+    // SAFETY: `info` is writable for `size` bytes; the call writes at most that many and returns
+    // how many it wrote.
+    let written = unsafe {
+        libc::proc_pidinfo(
+            libc::getpid(),
+            PROC_PIDREGIONPATHINFO,
+            address as u64,
+            info.as_mut_ptr().cast(),
+            size,
         )
-    })?;
-    Ok(Mapped {
-        library: Box::leak(Box::new(library)),
-    })
+    };
+    let Ok(meta) = file.metadata() else {
+        return Ok(());
+    };
+    if written != size {
+        // The kernel did not describe the region: nothing to compare with.
+        return Ok(());
+    }
+    // SAFETY: the kernel filled all `size` bytes of the zero-initialised plain-data struct.
+    let info = unsafe { info.assume_init() };
+    let stat = &info.vnode.vip_vi.vi_stat;
+    // `st_dev` is a 32-bit `dev_t` here, widened with its sign by `MetadataExt::dev`.
+    if stat.vst_dev == meta.dev() as u32 && stat.vst_ino == meta.ino() {
+        return Ok(());
+    }
+    Err(Error::io(
+        given,
+        format_args!(
+            "{} was replaced while it was being loaded: the library mapped is not the file that was checked",
+            canonical.display()
+        ),
+    ))
+}
+
+/// OPEN-8 where the checked descriptor could not be mapped itself; here it was: nothing to do.
+#[cfg(not(target_os = "macos"))]
+pub(crate) fn check_image(
+    _given: &Path,
+    _canonical: &Path,
+    _file: &File,
+    _address: *const (),
+) -> Result<(), Error> {
+    Ok(())
 }
 
 /// Maps nothing: this platform does not load plugins (the loader refuses before getting here).
 #[cfg(not(unix))]
-pub(crate) fn map(given: &Path, _canonical: &Path, _nodelete: bool) -> Result<Mapped, Error> {
+pub(crate) fn map(
+    given: &Path,
+    _canonical: &Path,
+    _file: &File,
+    _nodelete: bool,
+) -> Result<Mapped, Error> {
     let platform = crate::platform::current();
     Err(Error::unsupported_platform(
         Some(given),

@@ -62,8 +62,9 @@ impl ManifestFile {
 /// # Ok::<(), plugspec::Error>(())
 /// ```
 pub fn read_manifest(path: &Path) -> Result<ManifestFile, Error> {
-    let canonical = super::file::resolve(path)?;
-    let file = super::file::open_regular(path, &canonical)?;
+    let mut buffer = super::file::PathBuffer::new();
+    let (canonical, held) = super::file::resolve_held(path, &mut buffer)?;
+    let file = super::file::open_regular(path, &canonical, held.as_ref())?;
     let facts = read_file(path, &canonical, &file)?;
     super::decode(path, &facts.bytes)?;
     Ok(facts)

@@ -9,7 +9,8 @@
 //! decides, exactly as it would alone.
 
 use std::borrow::Cow;
-use std::path::{Path, PathBuf};
+use std::fs::File;
+use std::path::Path;
 
 use crate::error::Error;
 
@@ -30,17 +31,30 @@ impl PathBuffer {
 }
 
 /// Resolves `given` to a canonical absolute path: the cache key.
-pub(crate) fn resolve(given: &Path) -> Result<PathBuf, Error> {
+#[cfg(all(test, unix))]
+pub(crate) fn resolve(given: &Path) -> Result<std::path::PathBuf, Error> {
     let mut buffer = PathBuffer::new();
     resolve_in(given, &mut buffer).map(Cow::into_owned)
 }
 
 /// Resolves `given` to a canonical absolute path, borrowed from `buffer` where the operating
 /// system names the file directly (no allocation), owned where `realpath` had to decide.
+#[cfg(all(test, unix))]
 pub(crate) fn resolve_in<'b>(
     given: &Path,
     buffer: &'b mut PathBuffer,
 ) -> Result<Cow<'b, Path>, Error> {
+    resolve_held(given, buffer).map(|(canonical, _)| canonical)
+}
+
+/// [`resolve_in`], also keeping the descriptor the canonical path was read from, where there is
+/// one (Linux: the `O_PATH` descriptor). It is the very file the path named when it was
+/// resolved: `file::open_regular` judges and re-opens that descriptor rather than the path, so
+/// nothing renamed over the path afterwards is checked or mapped (OPEN-8).
+pub(crate) fn resolve_held<'b>(
+    given: &Path,
+    buffer: &'b mut PathBuffer,
+) -> Result<(Cow<'b, Path>, Option<File>), Error> {
     let raw = given.as_os_str().as_encoded_bytes();
     if raw.is_empty() {
         return Err(Error::not_found(given, "the path is empty"));
@@ -63,11 +77,11 @@ pub(crate) fn resolve_in<'b>(
     }
     // OPEN-1: resolved on every open, loaded or not (a deleted file is not found even when a
     // plugin from that path is loaded).
-    if let Some(len) = by_descriptor(given, &mut buffer.0) {
-        return Ok(Cow::Borrowed(bytes_as_path(&buffer.0[..len])));
+    if let Some((len, held)) = by_descriptor(given, &mut buffer.0) {
+        return Ok((Cow::Borrowed(bytes_as_path(&buffer.0[..len])), held));
     }
     std::fs::canonicalize(given)
-        .map(Cow::Owned)
+        .map(|canonical| (Cow::Owned(canonical), None))
         .map_err(|e| Error::not_found(given, e))
 }
 
@@ -96,9 +110,10 @@ fn c_path(given: &Path, buffer: &mut [u8; PATH_MAX]) -> *const libc::c_char {
 /// an `O_PATH` descriptor. `None` whenever that gives no plain answer — the open fails (then
 /// `realpath` reports the error, exactly as without this), `/proc` is not mounted, or the name
 /// is not an absolute path of a file that exists (the kernel's `" (deleted)"` and
-/// `"(unreachable)"` forms) — and the caller falls back to `realpath`.
+/// `"(unreachable)"` forms) — and the caller falls back to `realpath`. The descriptor is
+/// returned too: the file the name was read from.
 #[cfg(any(target_os = "linux", target_os = "android"))]
-fn by_descriptor(given: &Path, buffer: &mut [u8; PATH_MAX]) -> Option<usize> {
+fn by_descriptor(given: &Path, buffer: &mut [u8; PATH_MAX]) -> Option<(usize, Option<File>)> {
     use std::io::Write;
     use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
     let path = c_path(given, buffer);
@@ -125,7 +140,7 @@ fn by_descriptor(given: &Path, buffer: &mut [u8; PATH_MAX]) -> Option<usize> {
     // A result as long as the buffer may have been cut short.
     let len = usize::try_from(n).ok().filter(|&n| n > 0 && n < PATH_MAX)?;
     let name = &buffer[..len];
-    (name[0] == b'/' && !name.ends_with(b" (deleted)")).then_some(len)
+    (name[0] == b'/' && !name.ends_with(b" (deleted)")).then_some((len, Some(File::from(fd))))
 }
 
 /// The canonical path of `given`, as its length in `buffer`, named by `fcntl(F_GETPATH)` on a
@@ -137,7 +152,7 @@ fn by_descriptor(given: &Path, buffer: &mut [u8; PATH_MAX]) -> Option<usize> {
 /// name whose last component differs from the given path's (another link, or the given path
 /// ends in a symlink) is left to `realpath` too, so a hard link is never named by its sibling.
 #[cfg(target_vendor = "apple")]
-fn by_descriptor(given: &Path, buffer: &mut [u8; PATH_MAX]) -> Option<usize> {
+fn by_descriptor(given: &Path, buffer: &mut [u8; PATH_MAX]) -> Option<(usize, Option<File>)> {
     use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
     let path = c_path(given, buffer);
     // SAFETY: `stat` is plain old data; all-zero is a valid value, overwritten by the call.
@@ -161,12 +176,13 @@ fn by_descriptor(given: &Path, buffer: &mut [u8; PATH_MAX]) -> Option<usize> {
     }
     let len = buffer.iter().position(|&b| b == 0)?;
     let name = bytes_as_path(&buffer[..len]);
-    (name.is_absolute() && name.file_name() == given.file_name()).then_some(len)
+    // An `O_EVTONLY` descriptor cannot be read: the file is opened by name to be checked.
+    (name.is_absolute() && name.file_name() == given.file_name()).then_some((len, None))
 }
 
 /// Elsewhere `realpath` is the only resolution.
 #[cfg(not(any(target_os = "linux", target_os = "android", target_vendor = "apple")))]
-fn by_descriptor(_: &Path, _: &mut [u8; PATH_MAX]) -> Option<usize> {
+fn by_descriptor(_: &Path, _: &mut [u8; PATH_MAX]) -> Option<(usize, Option<File>)> {
     None
 }
 
