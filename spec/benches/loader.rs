@@ -1,50 +1,670 @@
-//! The reference loader against raw `libloading` on the same library, in the same run:
-//! cached `open` (plugspec: `realpath` + registry) versus `dlopen` of an already-mapped library,
-//! `lookup` (a hash-map hit) versus `dlsym`, and a call through a looked-up function versus a
-//! direct call of a host function.
+//! The reference loader against its raw baselines, in the same run, interleaved, as ratios.
+//!
+//! `cargo bench -p plugspec` first prints a ratio table: each row runs plugspec and its baseline
+//! in alternating rounds (the order flips every round), and reports the median of each side and
+//! the ratio of the medians. Then criterion measures the in-process rows again with its own
+//! statistics. Rows:
+//!
+//! * first open in a fresh process (this binary re-runs itself, one open per process, timed in
+//!   the child) versus `libloading::Library::new`, for plugins with 10, 1,000 and 10,000 exports
+//!   generated and built at bench time;
+//! * cached open (OPEN-2: resolve plus registry) versus `std::fs::canonicalize` of the same path;
+//! * lookup hit and miss versus an `FxHashMap` holding the same names, and versus `dlsym`;
+//! * a call through a looked-up function versus a host function pointer;
+//! * `fingerprint::compare` versus package count, beside a plain equality of the same records.
+//!
+//! Arguments after `--` go to criterion (`--warm-up-time 1 --measurement-time 2`, a filter);
+//! `PLUGSPEC_BENCH_ROUNDS` sets the rounds per row (default 15), and `PLUGSPEC_BENCH_RATIOS_ONLY=1`
+//! skips criterion.
 
+use std::ffi::CString;
 use std::hint::black_box;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
 
-use criterion::{Criterion, criterion_group, criterion_main};
-use plugspec::{HostConfig, Loader, Plugin, ReferenceLoader};
+use criterion::Criterion;
+use plugspec::fingerprint::{self, Fingerprint, HostConfig, Package, PackageRecord};
+use plugspec::{Loader, Plugin, ReferenceLoader};
+use rustc_hash::FxHashMap;
 
 #[path = "../tests/support/mod.rs"]
 mod support;
+
+/// The environment variable that makes this binary a child timing one first open.
+const CHILD: &str = "PLUGSPEC_BENCH_CHILD";
+
+/// Export counts of the generated plugins.
+const SIZES: [usize; 3] = [10, 1_000, 10_000];
 
 extern "C" fn host_add(a: i32, b: i32) -> i32 {
     a.wrapping_add(b)
 }
 
-fn benches(c: &mut Criterion) {
-    let path = support::built_fixture("fx_basic", "bench");
-    let loader = ReferenceLoader::with_host(HostConfig::new().shared(support::common_package()));
-    let plugin = loader.open(&path).expect("the basic fixture loads");
+fn main() {
+    if let Ok(how) = std::env::var(CHILD) {
+        child(&how);
+        return;
+    }
+    let rounds = std::env::var("PLUGSPEC_BENCH_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(15);
+    let plugins = generate();
+    let mut table = Table::default();
+    first_opens(&plugins, rounds, &mut table);
+    let loaded = Loaded::open(&plugins);
+    in_process(&loaded, rounds, &mut table);
+    fingerprints(rounds, &mut table);
+    table.print();
+    if std::env::var_os("PLUGSPEC_BENCH_RATIOS_ONLY").is_none() {
+        let mut c = Criterion::default()
+            .warm_up_time(Duration::from_millis(500))
+            .measurement_time(Duration::from_secs(2))
+            .configure_from_args();
+        criterion_benches(&mut c, &loaded);
+        c.final_summary();
+    }
+}
 
-    let mut open = c.benchmark_group("open (already loaded)");
+// ---------------------------------------------------------------------------------------------
+// Generated plugins
+
+/// One generated plugin: its file and its export names.
+struct Generated {
+    exports: usize,
+    path: PathBuf,
+    names: Vec<String>,
+}
+
+/// Writes a cargo workspace with one plugin per size under the target dir, builds it (release,
+/// like this bench), and copies each library to a path of its own.
+fn generate() -> Vec<Generated> {
+    let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("bench-plugins");
+    let spec = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let members: Vec<String> = SIZES.iter().map(|n| format!("gen{n}")).collect();
+    write_if_changed(
+        &root.join("Cargo.toml"),
+        &format!(
+            "[workspace]\nresolver = \"3\"\nmembers = [{}]\n\n\
+             [workspace.dependencies]\nplugspec = {{ path = {:?}, default-features = false }}\n\n\
+             [profile.release]\ndebug = false\n",
+            members
+                .iter()
+                .map(|m| format!("{m:?}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            spec.display().to_string(),
+        ),
+    );
+    for (n, member) in SIZES.iter().zip(&members) {
+        let dir = root.join(member);
+        write_if_changed(
+            &dir.join("Cargo.toml"),
+            &format!(
+                "[package]\nname = {member:?}\nversion = \"0.1.0\"\nedition = \"2024\"\npublish = false\n\n\
+                 [lib]\ncrate-type = [\"cdylib\"]\n\n[dependencies]\nplugspec = {{ workspace = true }}\n"
+            ),
+        );
+        write_if_changed(&dir.join("src/lib.rs"), &plugin_source(*n));
+    }
+    // The fixtures' lock file pins plugspec's own dependencies to the versions the suite uses;
+    // cargo adds the generated members to it.
+    let lock = root.join("Cargo.lock");
+    if !lock.exists() {
+        std::fs::copy(spec.join("../fixtures/Cargo.lock"), &lock).unwrap();
+    }
+    eprintln!("building the generated plugins (10, 1,000, 10,000 exports)…");
+    let built = build_release(&root);
+    let copies = root.join(format!("copies-{}", std::process::id()));
+    std::fs::create_dir_all(&copies).unwrap();
+    SIZES
+        .iter()
+        .zip(&members)
+        .map(|(&exports, member)| {
+            let path = support::fixture(&built, member, &copies);
+            let names = (0..exports).map(|i| format!("f{i}")).collect();
+            Generated {
+                exports,
+                path,
+                names,
+            }
+        })
+        .collect()
+}
+
+/// A plugin exporting `f0` … `f{n-1}` (each also a dynamic symbol, so that `dlsym` sees the same
+/// names) and `add`.
+fn plugin_source(n: usize) -> String {
+    // The manifest of 10,000 exports is built in a constant: more steps than rustc's default.
+    let mut s = String::from(
+        "//! Generated by the plugspec loader benchmark.\n#![allow(long_running_const_eval)]\n\n",
+    );
+    for i in 0..n {
+        s += &format!(
+            "#[unsafe(no_mangle)]\npub extern \"C\" fn f{i}(x: i32) -> i32 {{ x.wrapping_add({i}) }}\n"
+        );
+    }
+    s += "#[unsafe(no_mangle)]\npub extern \"C\" fn add(a: i32, b: i32) -> i32 { a.wrapping_add(b) }\n\n";
+    s += &format!("plugspec::plugin! {{\n    identity: \"bench.gen{n}\",\n    functions: {{\n");
+    for i in 0..n {
+        s += &format!("        f{i}: extern \"C\" fn(i32) -> i32,\n");
+    }
+    s += "        add: extern \"C\" fn(i32, i32) -> i32,\n    },\n}\n";
+    s
+}
+
+fn write_if_changed(path: &Path, text: &str) {
+    if std::fs::read_to_string(path).ok().as_deref() == Some(text) {
+        return;
+    }
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+/// `cargo build --release` of every cdylib of the workspace at `root`.
+fn build_release(root: &Path) -> Vec<PathBuf> {
+    let messages = escargot::CargoBuild::new()
+        .manifest_path(root.join("Cargo.toml"))
+        .target_dir(root.join("target"))
+        .release()
+        .args(["--workspace", "--lib"])
+        .env_remove("RUSTFLAGS")
+        .exec()
+        .expect("cargo runs");
+    let mut out = Vec::new();
+    // Drain every message: dropping the iterator early can deadlock.
+    for message in messages {
+        let message = message.unwrap_or_else(|e| panic!("the generated plugins build: {e}"));
+        if let Ok(escargot::format::Message::CompilerArtifact(a)) = message.decode()
+            && a.target.kind.iter().any(|k| k == "cdylib")
+        {
+            out.extend(a.filenames.iter().map(|f| f.to_path_buf()).filter(|f| {
+                f.extension()
+                    .is_some_and(|e| e == std::env::consts::DLL_EXTENSION)
+            }));
+        }
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------------
+// Interleaved measurement
+
+/// One row of the ratio table.
+struct Row {
+    what: String,
+    ours: f64,
+    baseline_name: String,
+    baseline: f64,
+    unit: &'static str,
+}
+
+#[derive(Default)]
+struct Table {
+    rows: Vec<Row>,
+}
+
+impl Table {
+    fn add(
+        &mut self,
+        what: &str,
+        ours: f64,
+        baseline_name: &str,
+        baseline: f64,
+        unit: &'static str,
+    ) {
+        eprintln!("  {what}: {ours:.1} {unit} vs {baseline_name} {baseline:.1} {unit}");
+        self.rows.push(Row {
+            what: what.into(),
+            ours,
+            baseline_name: baseline_name.into(),
+            baseline,
+            unit,
+        });
+    }
+
+    fn print(&self) {
+        println!();
+        println!("| row | plugspec | baseline (same run, interleaved) | ratio |");
+        println!("|---|---|---|---|");
+        for r in &self.rows {
+            println!(
+                "| {} | {} | {}: {} | **{:.2}×** |",
+                r.what,
+                show(r.ours, r.unit),
+                r.baseline_name,
+                show(r.baseline, r.unit),
+                r.ours / r.baseline
+            );
+        }
+        println!();
+    }
+}
+
+fn show(value: f64, unit: &str) -> String {
+    match unit {
+        "ns" if value >= 1e6 => format!("{:.2} ms", value / 1e6),
+        "ns" if value >= 1e3 => format!("{:.2} µs", value / 1e3),
+        "ns" => format!("{value:.1} ns"),
+        _ => format!("{value:.1} {unit}"),
+    }
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// How many calls of `f` take about 2 ms.
+fn calibrate(f: &mut dyn FnMut()) -> u64 {
+    let mut batch = 1u64;
+    loop {
+        let start = Instant::now();
+        for _ in 0..batch {
+            f();
+        }
+        let took = start.elapsed();
+        if took >= Duration::from_millis(2) || batch >= 1 << 30 {
+            return batch.max(1);
+        }
+        batch *= if took < Duration::from_micros(100) {
+            10
+        } else {
+            2
+        };
+    }
+}
+
+/// Nanoseconds per call of `ours` and of `baseline`: medians over `rounds` alternating rounds of
+/// equal batches.
+fn interleaved(rounds: usize, ours: &mut dyn FnMut(), baseline: &mut dyn FnMut()) -> (f64, f64) {
+    let batch = calibrate(ours).max(calibrate(baseline));
+    let time = |f: &mut dyn FnMut()| {
+        let start = Instant::now();
+        for _ in 0..batch {
+            f();
+        }
+        start.elapsed().as_nanos() as f64 / batch as f64
+    };
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    for round in 0..rounds {
+        if round % 2 == 0 {
+            a.push(time(ours));
+            b.push(time(baseline));
+        } else {
+            b.push(time(baseline));
+            a.push(time(ours));
+        }
+    }
+    (median(a), median(b))
+}
+
+// ---------------------------------------------------------------------------------------------
+// First open, in fresh processes
+
+/// In a child: open the library once, by `plugspec` or `raw`, and print the nanoseconds.
+fn child(how: &str) {
+    let (mode, path) = how.split_once(':').expect("mode:path");
+    let path = Path::new(path);
+    let start = Instant::now();
+    match mode {
+        "plugspec" => {
+            let plugin = ReferenceLoader::new().open(path).expect("the plugin opens");
+            let took = start.elapsed();
+            black_box(plugin);
+            println!("{}", took.as_nanos());
+        }
+        "raw" => {
+            // SAFETY: a generated plugin built by this bench; it has no constructors.
+            let library = unsafe { libloading::Library::new(path) }.expect("dlopen");
+            let took = start.elapsed();
+            std::mem::forget(library);
+            println!("{}", took.as_nanos());
+        }
+        other => panic!("unknown child mode {other}"),
+    }
+}
+
+fn time_child(mode: &str, path: &Path) -> f64 {
+    let out = Command::new(std::env::current_exe().unwrap())
+        .env(CHILD, format!("{mode}:{}", path.display()))
+        .output()
+        .expect("the bench re-runs itself");
+    assert!(
+        out.status.success(),
+        "child {mode} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+}
+
+fn first_opens(plugins: &[Generated], rounds: usize, table: &mut Table) {
+    for p in plugins {
+        // One unmeasured pair warms the page cache.
+        time_child("plugspec", &p.path);
+        time_child("raw", &p.path);
+        let (mut ours, mut raw) = (Vec::new(), Vec::new());
+        for round in 0..rounds {
+            if round % 2 == 0 {
+                ours.push(time_child("plugspec", &p.path));
+                raw.push(time_child("raw", &p.path));
+            } else {
+                raw.push(time_child("raw", &p.path));
+                ours.push(time_child("plugspec", &p.path));
+            }
+        }
+        table.add(
+            &format!(
+                "first open, fresh process, {} exports",
+                thousands(p.exports)
+            ),
+            median(ours),
+            "libloading `Library::new`",
+            median(raw),
+            "ns",
+        );
+    }
+}
+
+fn thousands(n: usize) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------------
+// In process
+
+/// The generated plugins, loaded by plugspec and mapped by libloading.
+struct Loaded<'g> {
+    loader: ReferenceLoader,
+    plugins: Vec<(&'g Generated, plugspec::LoadedPlugin, libloading::Library)>,
+}
+
+impl<'g> Loaded<'g> {
+    fn open(generated: &'g [Generated]) -> Loaded<'g> {
+        let loader = ReferenceLoader::new();
+        let plugins = generated
+            .iter()
+            .map(|g| {
+                let plugin = loader.open(&g.path).expect("the generated plugin loads");
+                // SAFETY: already mapped by plugspec; this only takes another reference.
+                let raw = unsafe { libloading::Library::new(&g.path) }.expect("dlopen");
+                (g, plugin, raw)
+            })
+            .collect();
+        Loaded { loader, plugins }
+    }
+}
+
+/// A name cycler: each call returns the next of `names`.
+fn cycle<'a, T>(names: &'a [T]) -> impl FnMut() -> &'a T {
+    let mut i = 0;
+    move || {
+        i = if i + 1 == names.len() { 0 } else { i + 1 };
+        &names[i]
+    }
+}
+
+fn in_process(loaded: &Loaded<'_>, rounds: usize, table: &mut Table) {
+    let (_, small, _) = &loaded.plugins[0];
+    let path = small.path();
+    let loader = &loaded.loader;
+    let (a, b) = interleaved(
+        rounds,
+        &mut || {
+            black_box(loader.open(black_box(path)).unwrap());
+        },
+        &mut || {
+            black_box(std::fs::canonicalize(black_box(path)).unwrap());
+        },
+    );
+    table.add(
+        "cached open (already loaded)",
+        a,
+        "`std::fs::canonicalize`",
+        b,
+        "ns",
+    );
+
+    for (g, plugin, raw) in &loaded.plugins {
+        let size = thousands(g.exports);
+        let map: FxHashMap<&str, usize> = g
+            .names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.as_str(), i))
+            .collect();
+        // Names probed in a scrambled order, so that neither side walks memory in sequence.
+        let probe: Vec<&str> = (0..g.names.len().min(1024))
+            .map(|i| g.names[(i * 7919) % g.names.len()].as_str())
+            .collect();
+        let (mut p, mut m) = (cycle(&probe), cycle(&probe));
+        let (a, b) = interleaved(
+            rounds,
+            &mut || {
+                black_box(plugin.lookup(black_box(p())).unwrap());
+            },
+            &mut || {
+                black_box(map.get(black_box(m())).unwrap());
+            },
+        );
+        table.add(
+            &format!("lookup hit, {size} exports"),
+            a,
+            "`FxHashMap` hit, same names",
+            b,
+            "ns",
+        );
+        let c_names: Vec<CString> = probe.iter().map(|n| CString::new(*n).unwrap()).collect();
+        let (mut p, mut d) = (cycle(&probe), cycle(&c_names));
+        let (a, b) = interleaved(
+            rounds,
+            &mut || {
+                black_box(plugin.lookup(black_box(p())).unwrap());
+            },
+            &mut || {
+                // SAFETY: the address is only passed to black_box, never called.
+                black_box(
+                    unsafe { raw.get::<*const u8>(black_box(d()).as_bytes_with_nul()) }.unwrap(),
+                );
+            },
+        );
+        table.add(
+            &format!("lookup hit, {size} exports"),
+            a,
+            "`dlsym` hit",
+            b,
+            "ns",
+        );
+        let misses: Vec<String> = (0..64).map(|i| format!("missing_{i}")).collect();
+        let c_misses: Vec<CString> = misses
+            .iter()
+            .map(|n| CString::new(n.as_str()).unwrap())
+            .collect();
+        let (mut p, mut m) = (cycle(&misses), cycle(&misses));
+        let (a, b) = interleaved(
+            rounds,
+            &mut || {
+                black_box(plugin.get(black_box(p())));
+            },
+            &mut || {
+                black_box(map.get(black_box(m().as_str())));
+            },
+        );
+        table.add(
+            &format!("lookup miss (`get`, no error), {size} exports"),
+            a,
+            "`FxHashMap` miss",
+            b,
+            "ns",
+        );
+        let (mut p, mut d) = (cycle(&misses), cycle(&c_misses));
+        let (a, b) = interleaved(
+            rounds,
+            &mut || {
+                black_box(plugin.lookup(black_box(p())).unwrap_err());
+            },
+            &mut || {
+                // SAFETY: a missing symbol: only the error is used.
+                black_box(
+                    unsafe { raw.get::<*const u8>(black_box(d()).as_bytes_with_nul()) }
+                        .unwrap_err(),
+                );
+            },
+        );
+        table.add(
+            &format!("lookup miss (`lookup`, typed error), {size} exports"),
+            a,
+            "`dlsym` miss",
+            b,
+            "ns",
+        );
+    }
+
+    let (_, plugin, _) = &loaded.plugins[0];
+    let add = plugspec::function!(*plugin, "add", extern "C" fn(i32, i32) -> i32).unwrap();
+    let host: extern "C" fn(i32, i32) -> i32 = black_box(host_add);
+    let (a, b) = interleaved(
+        rounds,
+        &mut || {
+            black_box(add(black_box(2), black_box(3)));
+        },
+        &mut || {
+            black_box(host(black_box(2), black_box(3)));
+        },
+    );
+    table.add(
+        "call through a looked-up function",
+        a,
+        "host `extern \"C\"` fn pointer",
+        b,
+        "ns",
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fingerprints
+
+/// A host sharing `n` packages besides plugspec, and a plugin fingerprint equal to it.
+fn fingerprint_pair(n: usize) -> (HostConfig, Fingerprint<'static>) {
+    let mut host = HostConfig::new();
+    for i in 0..n {
+        let leak = |s: String| &*Box::leak(s.into_boxed_str());
+        host = host.shared(Package {
+            name: leak(format!("shared-package-{i}")),
+            version: "1.0.0",
+            hash: leak(format!("{:016x}", i * 0x9e37_79b9)),
+        });
+    }
+    let plugin = Fingerprint {
+        build: host.build,
+        packages: host
+            .packages
+            .iter()
+            .map(|p| PackageRecord {
+                name: p.name,
+                version: p.version,
+                hash: p.hash,
+            })
+            .collect(),
+        api_version: None,
+        build_id: None,
+    };
+    (host, plugin)
+}
+
+fn fingerprints(rounds: usize, table: &mut Table) {
+    for n in [0, 10, 100, 1_000] {
+        let (host, plugin) = fingerprint_pair(n);
+        let (a, b) = interleaved(
+            rounds,
+            &mut || {
+                assert!(fingerprint::compare(black_box(&plugin), black_box(&host)).is_empty());
+            },
+            &mut || {
+                let (p, h) = (black_box(&plugin), black_box(&host));
+                let same = p.build == h.build
+                    && p.packages.len() == h.packages.len()
+                    && p.packages
+                        .iter()
+                        .zip(&h.packages)
+                        .all(|(p, h)| (p.name, p.version, p.hash) == (h.name, h.version, h.hash));
+                assert!(same);
+            },
+        );
+        table.add(
+            &format!(
+                "fingerprint compare, equal, {} shared packages",
+                thousands(n)
+            ),
+            a,
+            "plain equality of the same records",
+            b,
+            "ns",
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Criterion
+
+fn criterion_benches(c: &mut Criterion, loaded: &Loaded<'_>) {
+    let loader = &loaded.loader;
+    let (g, plugin, raw) = &loaded.plugins[1];
+    let path = plugin.path();
+
+    let mut open = c.benchmark_group("cached open");
     open.bench_function("plugspec ReferenceLoader::open", |b| {
-        b.iter(|| loader.open(black_box(&path)).unwrap())
+        b.iter(|| loader.open(black_box(path)).unwrap())
     });
-    open.bench_function("baseline: libloading Library::new + drop", |b| {
-        // SAFETY: the library is already mapped and initialised; dlopen only bumps its
-        // reference count, and the drop's dlclose lowers it again (RTLD_NODELETE keeps it).
-        b.iter(|| unsafe { libloading::Library::new(black_box(&path)) }.unwrap())
+    open.bench_function("baseline: std::fs::canonicalize", |b| {
+        b.iter(|| std::fs::canonicalize(black_box(path)).unwrap())
     });
     open.finish();
 
-    // SAFETY: as above; kept alive for the lookups below.
-    let raw = unsafe { libloading::Library::new(&path) }.unwrap();
-    let mut lookup = c.benchmark_group("lookup (hit)");
+    let name = g.names[g.names.len() / 2].as_str();
+    let c_name = CString::new(name).unwrap();
+    let map: FxHashMap<&str, usize> = g
+        .names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.as_str(), i))
+        .collect();
+    let mut lookup = c.benchmark_group("lookup hit (1,000 exports)");
     lookup.bench_function("plugspec Plugin::lookup", |b| {
-        b.iter(|| plugin.lookup(black_box("add")).unwrap())
+        b.iter(|| plugin.lookup(black_box(name)).unwrap())
     });
-    lookup.bench_function("baseline: libloading Library::get (dlsym)", |b| {
-        // SAFETY: the SDK's descriptor symbol is looked up as a data address; nothing is
-        // dereferenced.
-        b.iter(|| unsafe { raw.get::<*const u8>(black_box(b"PLUGSPEC_PLUGIN\0")) }.unwrap())
+    lookup.bench_function("baseline: FxHashMap::get", |b| {
+        b.iter(|| *map.get(black_box(name)).unwrap())
+    });
+    lookup.bench_function("baseline: dlsym", |b| {
+        // SAFETY: the address is only returned, never called.
+        b.iter(|| unsafe { raw.get::<*const u8>(black_box(c_name.as_bytes_with_nul())) }.unwrap())
     });
     lookup.finish();
 
-    let add = plugspec::function!(plugin, "add", extern "C" fn(i32, i32) -> i32).unwrap();
+    let mut miss = c.benchmark_group("lookup miss (1,000 exports)");
+    miss.bench_function("plugspec LoadedPlugin::get", |b| {
+        b.iter(|| plugin.get(black_box("missing")).is_none())
+    });
+    miss.bench_function("plugspec Plugin::lookup", |b| {
+        b.iter(|| plugin.lookup(black_box("missing")).unwrap_err())
+    });
+    miss.bench_function("baseline: dlsym", |b| {
+        // SAFETY: a missing symbol: only the error is used.
+        b.iter(|| unsafe { raw.get::<*const u8>(black_box(b"missing\0")) }.unwrap_err())
+    });
+    miss.finish();
+
+    let add = plugspec::function!(*plugin, "add", extern "C" fn(i32, i32) -> i32).unwrap();
     let mut call = c.benchmark_group("call");
     call.bench_function("plugin function via plugspec", |b| {
         b.iter(|| add(black_box(2), black_box(3)))
@@ -54,7 +674,13 @@ fn benches(c: &mut Criterion) {
         b.iter(|| f(black_box(2), black_box(3)))
     });
     call.finish();
-}
 
-criterion_group!(loader, benches);
-criterion_main!(loader);
+    let mut fp = c.benchmark_group("fingerprint compare (equal)");
+    for n in [0, 10, 100, 1_000] {
+        let (host, plugin) = fingerprint_pair(n);
+        fp.bench_function(format!("{n} shared packages"), |b| {
+            b.iter(|| fingerprint::compare(black_box(&plugin), black_box(&host)))
+        });
+    }
+    fp.finish();
+}
