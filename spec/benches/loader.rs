@@ -529,8 +529,30 @@ fn in_process(loaded: &Loaded<'_>, rounds: usize, table: &mut Table) {
         );
     }
 
-    let (_, plugin, _) = &loaded.plugins[0];
+    let (_, plugin, raw) = &loaded.plugins[0];
     let add = plugspec::function!(*plugin, "add", extern "C" fn(i32, i32) -> i32).unwrap();
+    // SAFETY: `add` is exported with exactly this signature by the generated plugin.
+    let raw_add = *unsafe { raw.get::<extern "C" fn(i32, i32) -> i32>(b"add\0") }.unwrap();
+    assert_eq!(
+        add as usize, raw_add as usize,
+        "plugspec's function is dlsym's address"
+    );
+    let (a, b) = interleaved(
+        rounds,
+        &mut || {
+            black_box(add(black_box(2), black_box(3)));
+        },
+        &mut || {
+            black_box(raw_add(black_box(2), black_box(3)));
+        },
+    );
+    table.add(
+        "call through a looked-up function",
+        a,
+        "the same function through `dlsym`'s pointer",
+        b,
+        "ns",
+    );
     let host: extern "C" fn(i32, i32) -> i32 = black_box(host_add);
     let (a, b) = interleaved(
         rounds,
