@@ -648,6 +648,12 @@ pub struct HostContext {
 /// The init entry: called once, after mapping, with the host context; reports into the outcome.
 pub type InitFn = unsafe extern "C" fn(host: *const HostContext, out: *mut Outcome);
 
+/// A type-name function of the export table's types (rule LOOKUP-5): writes the length of
+/// `core::any::type_name::<T>()` of the export's declared type `T` to `len` and returns a pointer
+/// to its UTF-8 bytes, which live as long as the plugin (never unloaded). The SDK's
+/// [`sdk::type_name_of`](crate::sdk::type_name_of) is one; `len` must be valid for a write.
+pub type TypeNameFn = unsafe extern "C" fn(len: *mut usize) -> *const u8;
+
 /// What the well-known symbol [`DESCRIPTOR_SYMBOL`] holds.
 #[repr(C)]
 #[derive(Debug)]
@@ -666,6 +672,13 @@ pub struct PluginDescriptor {
     pub export_count: usize,
     /// The init entry, if the plugin has one.
     pub init: Option<InitFn>,
+    /// The type-name functions of the exports (LOOKUP-5), one per entry of the export table, in
+    /// order; null when the plugin records none (then typed lookups compare written types).
+    /// The descriptor's layout is pinned by plugspec's own package hash, which every plugin's
+    /// fingerprint carries and VER-2 compares before the descriptor is read.
+    pub type_names: *const TypeNameFn,
+    /// Their number: 0 or [`PluginDescriptor::export_count`].
+    pub type_name_count: usize,
 }
 
 // SAFETY: the descriptor is immutable static data: pointers to immutable statics and a function
@@ -687,6 +700,17 @@ impl PluginDescriptor {
             exports: exports.as_ptr(),
             export_count: exports.len(),
             init,
+            type_names: std::ptr::null(),
+            type_name_count: 0,
+        }
+    }
+
+    /// The descriptor with the type-name functions of its exports (the SDK's; rule LOOKUP-5).
+    pub const fn with_type_names(self, type_names: &'static [TypeNameFn]) -> Self {
+        PluginDescriptor {
+            type_names: type_names.as_ptr(),
+            type_name_count: type_names.len(),
+            ..self
         }
     }
 }

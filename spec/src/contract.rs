@@ -137,6 +137,9 @@ pub struct Symbol {
     align: usize,
     address: *mut (),
     identity: &'static str,
+    /// The compiler's name of the declared type (`core::any::type_name`), if the plugin
+    /// recorded it (LOOKUP-5).
+    type_name: Option<&'static str>,
 }
 
 // SAFETY: a `Symbol` is an address plus static metadata. The address names code or storage that
@@ -152,6 +155,7 @@ impl fmt::Debug for Symbol {
             .field("name", &self.name)
             .field("kind", &self.kind)
             .field("rust_type", &self.rust_type)
+            .field("type_name", &self.type_name)
             .field("address", &self.address)
             .finish()
     }
@@ -181,7 +185,27 @@ impl Symbol {
             align,
             address,
             identity,
+            type_name: None,
         }
+    }
+
+    /// The symbol with the compiler's name of its declared type, `core::any::type_name` as the
+    /// plugin's compiler computed it (the SDK records it for every export; rule LOOKUP-5). Typed
+    /// lookups then compare it with the requested type's name instead of the written type.
+    ///
+    /// # Safety
+    /// `type_name` must be `core::any::type_name` of the type the symbol's address holds (for a
+    /// variable) or is (for a function), computed by the same toolchain as this host's.
+    pub const unsafe fn with_type_name(self, type_name: &'static str) -> Symbol {
+        Symbol {
+            type_name: Some(type_name),
+            ..self
+        }
+    }
+
+    /// The compiler's name of the declared type, if the plugin recorded it (LOOKUP-5).
+    pub fn type_name(&self) -> Option<&'static str> {
+        self.type_name
     }
 
     /// The exported name.
@@ -199,12 +223,12 @@ impl Symbol {
         self.rust_type
     }
 
-    /// For a variable, the size of its storage in bytes; for a function, the size of a pointer.
+    /// The declared size in bytes: of a variable's storage, or of the function pointer type.
     pub fn size(&self) -> usize {
         self.size
     }
 
-    /// For a variable, the alignment of its storage; for a function, that of a pointer.
+    /// The declared alignment: of a variable's storage, or of the function pointer type.
     pub fn align(&self) -> usize {
         self.align
     }
@@ -239,17 +263,50 @@ impl Symbol {
         }
     }
 
+    /// Checks kind and type of a typed lookup of `T`, written `rust_type` (rule LOOKUP-5): when
+    /// the plugin recorded the compiler's name of its declared type, that name must equal
+    /// `core::any::type_name::<T>()` (aliases and paths do not matter; two types spelled alike
+    /// in different crates differ); otherwise the written types are compared
+    /// ([`Symbol::check_type`]). The written types appear in the message either way.
+    pub fn check_type_of<T: ?Sized>(&self, kind: SymbolKind, rust_type: &str) -> Result<(), Error> {
+        let Some(declared) = self.type_name else {
+            return self.check_type(kind, rust_type);
+        };
+        let requested = core::any::type_name::<T>();
+        if self.kind == kind && declared == requested {
+            return Ok(());
+        }
+        let both_named = |kind: SymbolKind, written: &str, name: &str| {
+            if same_written_type(written, name) {
+                format!("a {kind} of type {written}")
+            } else {
+                format!("a {kind} of type {written} ({name})")
+            }
+        };
+        Err(Error::type_mismatch(
+            self.name,
+            self.identity,
+            &both_named(self.kind, self.rust_type, declared),
+            &both_named(kind, rust_type, requested),
+        ))
+    }
+
     /// The function, typed. Prefer the [`function!`](crate::function) macro, which writes
-    /// `rust_type` for you from `F`.
+    /// `rust_type` for you from `F`. Checks kind and type ([`Symbol::check_type_of`]), and the
+    /// declared size and alignment against `F`'s.
     ///
     /// # Safety
-    /// `F` must be a function pointer type whose written form is `rust_type`, and it must be
-    /// the same type the plugin declared under that written form. (The plugin's build
-    /// fingerprint matched the host's, so equal written types name the same type when both
-    /// sides spell it from the same definitions.)
+    /// `F` must be a function pointer type. When the plugin recorded no type name (a plugin not
+    /// built with the SDK), `F` must also be the type the plugin declared under the written form
+    /// `rust_type`.
     pub unsafe fn function<F: Copy>(&self, rust_type: &str) -> Result<F, Error> {
-        self.check_type(SymbolKind::Function, rust_type)?;
-        if size_of::<F>() != size_of::<*mut ()>() {
+        self.check_type_of::<F>(SymbolKind::Function, rust_type)?;
+        // LOOKUP-5: the declared layout is honoured, and only a pointer-sized `F` can hold the
+        // address.
+        if size_of::<F>() != self.size
+            || align_of::<F>() != self.align
+            || size_of::<F>() != size_of::<*mut ()>()
+        {
             return Err(self.layout_mismatch::<F>());
         }
         // SAFETY: the kind and written type match and `F` is pointer-sized; the caller promises
@@ -261,7 +318,8 @@ impl Symbol {
     /// [`variable!`](crate::variable) macro.
     ///
     /// # Safety
-    /// `T` must be the type the plugin declared under the written form `rust_type`. Writes
+    /// When the plugin recorded no type name (a plugin not built with the SDK), `T` must be the
+    /// type the plugin declared under the written form `rust_type`. Writes
     /// through the reference need interior mutability in `T` (atomics, cells); for a plugin
     /// `static mut`, use [`Symbol::variable_ptr`] and synchronise access yourself.
     pub unsafe fn variable<T: Sync>(&self, rust_type: &str) -> Result<&'static T, Error> {
@@ -272,9 +330,10 @@ impl Symbol {
     }
 
     /// The variable, typed, as a raw pointer into the plugin's storage (Go: `*T`). Checks kind,
-    /// written type, size and alignment; dereferencing is the caller's business.
+    /// type ([`Symbol::check_type_of`]), size and alignment; dereferencing is the caller's
+    /// business.
     pub fn variable_ptr<T>(&self, rust_type: &str) -> Result<*mut T, Error> {
-        self.check_type(SymbolKind::Variable, rust_type)?;
+        self.check_type_of::<T>(SymbolKind::Variable, rust_type)?;
         if size_of::<T>() != self.size || align_of::<T>() != self.align {
             return Err(self.layout_mismatch::<T>());
         }
@@ -430,5 +489,134 @@ mod tests {
         // SAFETY: the call fails its check before transmuting anything.
         let e = unsafe { sym.function::<extern "C" fn()>("extern \"C\" fn()") }.unwrap_err();
         assert_eq!(e.kind(), ErrorKind::TypeMismatch);
+    }
+
+    static COUNTER: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+
+    mod plugin_side {
+        /// A plugin's own type, spelled like the host's below.
+        pub struct Counter(pub u32);
+    }
+    mod host_side {
+        /// The host's type of the same spelling, size and alignment.
+        pub struct Counter(pub u32);
+    }
+    static PLUGIN_COUNTER: plugin_side::Counter = plugin_side::Counter(0);
+
+    extern "C" fn add(a: i32, b: i32) -> i32 {
+        a + b
+    }
+
+    /// A symbol as the reference loader builds it from an SDK plugin: with the compiler's name
+    /// of its declared type `T`.
+    fn sdk_symbol<T: ?Sized>(
+        kind: SymbolKind,
+        written: &'static str,
+        size: usize,
+        align: usize,
+        address: *mut (),
+    ) -> Symbol {
+        // SAFETY: each caller passes the address of a `T` and `T`'s name.
+        unsafe {
+            Symbol::new("t", "S", kind, written, size, align, address)
+                .with_type_name(core::any::type_name::<T>())
+        }
+    }
+
+    #[test]
+    fn type_names_decide_and_aliases_and_paths_do_not_matter() {
+        use std::sync::atomic::AtomicI32;
+        // LOOKUP-5: the plugin wrote `AtomicI32`; the host asks by its full path.
+        let sym = sdk_symbol::<AtomicI32>(
+            SymbolKind::Variable,
+            "AtomicI32",
+            4,
+            4,
+            (&raw const COUNTER).cast_mut().cast(),
+        );
+        // SAFETY: COUNTER is an AtomicI32 (checked by the call itself).
+        let v: &AtomicI32 =
+            unsafe { sym.variable::<std::sync::atomic::AtomicI32>("std::sync::atomic::AtomicI32") }
+                .unwrap();
+        assert!(std::ptr::eq(v, &COUNTER));
+
+        // An alias of a function type.
+        type BinOp = extern "C" fn(i32, i32) -> i32;
+        let f = add as extern "C" fn(i32, i32) -> i32;
+        let ptr = size_of::<BinOp>();
+        let sym = sdk_symbol::<extern "C" fn(i32, i32) -> i32>(
+            SymbolKind::Function,
+            "extern \"C\" fn(i32, i32) -> i32",
+            ptr,
+            ptr,
+            f as *mut (),
+        );
+        // SAFETY: BinOp is a function pointer type.
+        let g = unsafe { sym.function::<BinOp>("BinOp") }.unwrap();
+        assert_eq!(g(2, 3), 5);
+        // The same written type, another real type: refused, both sides named.
+        // SAFETY: the check fails before anything is transmuted.
+        let e = unsafe {
+            sym.function::<extern "C" fn(i64, i64) -> i64>("extern \"C\" fn(i32, i32) -> i32")
+        }
+        .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::TypeMismatch);
+    }
+
+    #[test]
+    fn two_types_spelled_alike_with_one_layout_are_different() {
+        use host_side::Counter;
+        let sym = sdk_symbol::<plugin_side::Counter>(
+            SymbolKind::Variable,
+            "Counter",
+            4,
+            4,
+            (&raw const PLUGIN_COUNTER).cast_mut().cast(),
+        );
+        assert_eq!(size_of::<Counter>(), size_of::<plugin_side::Counter>());
+        let e = sym.variable_ptr::<Counter>("Counter").unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::TypeMismatch);
+        let text = e.to_string();
+        assert!(text.contains("plugin_side::Counter"), "{text}");
+        assert!(text.contains("host_side::Counter"), "{text}");
+        // A symbol without a type name (a plugin not built with the SDK) compares written
+        // types, as before.
+        // SAFETY: PLUGIN_COUNTER is process-lifetime storage of the declared size.
+        let bare = unsafe {
+            Symbol::new(
+                "t",
+                "S",
+                SymbolKind::Variable,
+                "Counter",
+                4,
+                4,
+                (&raw const PLUGIN_COUNTER).cast_mut().cast(),
+            )
+        };
+        assert!(bare.variable_ptr::<Counter>("Counter").is_ok());
+    }
+
+    #[test]
+    fn a_function_s_declared_size_and_alignment_are_honoured() {
+        let f = add as extern "C" fn(i32, i32) -> i32;
+        for (size, align) in [(4_294_967_295, size_of::<usize>()), (size_of::<usize>(), 1)] {
+            let sym = sdk_symbol::<extern "C" fn(i32, i32) -> i32>(
+                SymbolKind::Function,
+                "extern \"C\" fn(i32, i32) -> i32",
+                size,
+                align,
+                f as *mut (),
+            );
+            // SAFETY: the check fails before anything is transmuted.
+            let e = unsafe {
+                sym.function::<extern "C" fn(i32, i32) -> i32>("extern \"C\" fn(i32, i32) -> i32")
+            }
+            .unwrap_err();
+            assert_eq!(
+                e.kind(),
+                ErrorKind::TypeMismatch,
+                "size {size}, align {align}"
+            );
+        }
     }
 }

@@ -192,6 +192,22 @@ pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 #[doc(hidden)]
 pub const fn assert_interior_mutable<T: InteriorMutable>() {}
 
+/// The type-name function of an export of type `T` ([`TypeNameFn`](crate::abi::TypeNameFn),
+/// rule LOOKUP-5): `core::any::type_name::<T>()`, computed by the plugin's own compiler, which
+/// the fingerprint pins to the host's. A host compares it with its own `type_name` of the type
+/// it asks for, so aliases and paths spell nothing: `AtomicI32` and
+/// `std::sync::atomic::AtomicI32` are one type, and two types spelled alike in different
+/// crates are two.
+///
+/// # Safety
+/// `len` must be valid for a write of a `usize`.
+pub unsafe extern "C" fn type_name_of<T: ?Sized>(len: *mut usize) -> *const u8 {
+    let name = core::any::type_name::<T>();
+    // SAFETY: the caller passes a pointer valid for a write, as the ABI requires.
+    unsafe { len.write(name.len()) };
+    name.as_ptr()
+}
+
 /// The export entry of a variable, type-checked against the declared type.
 #[doc(hidden)]
 pub const fn variable_export<T>(storage: *const T) -> Export {
@@ -274,12 +290,22 @@ macro_rules! plugin {
                 }
             )?
 
+            // LOOKUP-5: the type of each export as the compiler names it, in export order.
+            static __PLUGSPEC_TYPE_NAMES: &[$crate::abi::TypeNameFn] = &[
+                $($(
+                    $crate::sdk::type_name_of::<$fty> as $crate::abi::TypeNameFn,
+                )*)?
+                $($(
+                    $crate::sdk::type_name_of::<$vty> as $crate::abi::TypeNameFn,
+                )*)?
+            ];
+
             #[unsafe(no_mangle)]
             static PLUGSPEC_PLUGIN: $crate::abi::PluginDescriptor = $crate::abi::PluginDescriptor::new(
                 &__PLUGSPEC_MANIFEST,
                 __PLUGSPEC_EXPORTS,
                 $crate::__plugspec_or!($({ let _ = stringify!($init); ::core::option::Option::Some(__plugspec_init as $crate::abi::InitFn) })?; ::core::option::Option::None),
-            );
+            ).with_type_names(__PLUGSPEC_TYPE_NAMES);
         };
     };
 }

@@ -51,7 +51,20 @@ fn the_reference_loader_loads_checks_and_refuses() {
         set(11);
         assert_eq!(*value, 11);
     }
+    // LOOKUP-5: the plugin's compiler named the types; the host's spelling does not matter...
+    let by_path = plugspec::variable!(p, "COUNTER", std::sync::atomic::AtomicI32).unwrap();
+    type BinOp = extern "C" fn(i32, i32) -> i32;
+    assert_eq!(plugspec::function!(p, "add", BinOp).unwrap()(20, 22), 42);
+    {
+        // ...and a host type spelled like the plugin's, of the same size and alignment, is
+        // another type.
+        #[allow(dead_code)]
+        struct AtomicI32(std::cell::UnsafeCell<i32>);
+        let e = plugspec::variable_ptr!(p, "COUNTER", AtomicI32).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::TypeMismatch, "{e}");
+    }
     let counter: &'static AtomicI32 = plugspec::variable!(p, "COUNTER", AtomicI32).unwrap();
+    assert!(std::ptr::eq(by_path, counter));
     counter.store(5, Ordering::SeqCst);
     assert_eq!(
         plugspec::variable!(p, "COUNTER", AtomicI32)

@@ -343,6 +343,19 @@ impl ReferenceLoader {
                 ),
             ));
         }
+        // LOOKUP-5: type names, when given, are one per export.
+        if descriptor.type_name_count != 0
+            && (descriptor.type_names.is_null()
+                || descriptor.type_name_count != descriptor.export_count)
+        {
+            return Err(Error::not_a_plugin(
+                given,
+                format_args!(
+                    "{shown} names the types of {} exports, not of its {}",
+                    descriptor.type_name_count, descriptor.export_count
+                ),
+            ));
+        }
         if descriptor.init.is_some() != manifest.has_init {
             return Err(Error::not_a_plugin(
                 given,
@@ -425,6 +438,33 @@ fn exports(descriptor: &'static abi::PluginDescriptor) -> &'static [abi::Export]
     unsafe { std::slice::from_raw_parts(descriptor.exports, descriptor.export_count) }
 }
 
+/// The compiler's names of the exports' types, one per export, or none (LOOKUP-5).
+fn type_names(descriptor: &'static abi::PluginDescriptor) -> Vec<Option<&'static str>> {
+    if descriptor.type_name_count == 0 || descriptor.type_names.is_null() {
+        return vec![None; descriptor.export_count];
+    }
+    // SAFETY: checked in `map_checked`: non-null, one entry per export; an immutable static of
+    // the never-unmapped library.
+    let fns =
+        unsafe { std::slice::from_raw_parts(descriptor.type_names, descriptor.type_name_count) };
+    fns.iter()
+        .map(|f| {
+            let mut len = 0usize;
+            // SAFETY: the SDK's `type_name_of` (the plugin's fingerprint matched this host's, so
+            // its plugspec is this one): it writes the length and returns a pointer to that
+            // many bytes of a `'static` string in the never-unmapped library.
+            let bytes = unsafe {
+                let ptr = f(&mut len);
+                if ptr.is_null() {
+                    return None;
+                }
+                std::slice::from_raw_parts(ptr, len)
+            };
+            std::str::from_utf8(bytes).ok()
+        })
+        .collect()
+}
+
 fn symbols(
     descriptor: &'static abi::PluginDescriptor,
     manifest: &abi::Manifest<'static>,
@@ -433,11 +473,12 @@ fn symbols(
         .symbols
         .iter()
         .zip(exports(descriptor))
-        .map(|(record, export)| {
+        .zip(type_names(descriptor))
+        .map(|((record, export), type_name)| {
             // SAFETY: the address is the SDK's export for this manifest record (the descriptor
             // matched the manifest read from the file, whose fingerprint matched this host); the
             // library is never unmapped, so it stays valid for the process.
-            unsafe {
+            let symbol = unsafe {
                 Symbol::new(
                     manifest.identity,
                     record.name,
@@ -447,6 +488,12 @@ fn symbols(
                     record.align as usize,
                     export.0.cast_mut(),
                 )
+            };
+            match type_name {
+                // SAFETY: the name is the SDK's `type_name` of this export's declared type,
+                // computed by the plugin's compiler, which the fingerprint pinned to this one.
+                Some(name) => unsafe { symbol.with_type_name(name) },
+                None => symbol,
             }
         })
         .collect();
