@@ -495,10 +495,12 @@ mod tests {
 
     mod plugin_side {
         /// A plugin's own type, spelled like the host's below.
+        #[allow(dead_code)]
         pub struct Counter(pub u32);
     }
     mod host_side {
         /// The host's type of the same spelling, size and alignment.
+        #[allow(dead_code)]
         pub struct Counter(pub u32);
     }
     static PLUGIN_COUNTER: plugin_side::Counter = plugin_side::Counter(0);
