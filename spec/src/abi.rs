@@ -47,6 +47,35 @@ pub const SECTION_MACHO: &str = "__plugspec";
 pub const MAX_MANIFEST_LEN: usize = 4 << 20;
 /// The fixed header: magic, version, length, flags, API version.
 pub const HEADER_LEN: usize = 24;
+/// The longest identity a manifest may declare, in bytes (rule OPEN-9).
+pub const MAX_IDENTITY_LEN: usize = 255;
+
+/// Why `identity` is not a valid plugin identity (rule OPEN-9), or `None` when it is one: 1 to
+/// [`MAX_IDENTITY_LEN`] bytes of UTF-8 without control characters.
+pub const fn identity_problem(identity: &str) -> Option<&'static str> {
+    if identity.is_empty() {
+        return Some("the identity is empty");
+    }
+    if identity.len() > MAX_IDENTITY_LEN {
+        return Some("the identity is longer than 255 bytes");
+    }
+    let bytes = identity.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        // C0 controls and DEL; the C1 controls are U+0080..U+009F, encoded 0xC2 0x80..0x9F.
+        if bytes[i] < 0x20
+            || bytes[i] == 0x7f
+            || (bytes[i] == 0xc2
+                && i + 1 < bytes.len()
+                && bytes[i + 1] >= 0x80
+                && bytes[i + 1] <= 0x9f)
+        {
+            return Some("the identity contains a control character");
+        }
+        i += 1;
+    }
+    None
+}
 /// The most bytes of message an init or host-open outcome carries.
 pub const MESSAGE_CAPACITY: usize = 1024;
 
@@ -435,7 +464,7 @@ pub fn peek_version(bytes: &[u8]) -> Result<u32, ManifestError> {
 /// Decodes and validates manifest bytes. Never panics, never reads out of bounds.
 ///
 /// Checks: magic; version; declared length equals the byte count; every string in bounds and
-/// UTF-8; identity and symbol names not empty; counts that fit the bytes left; known kind and
+/// UTF-8; the identity valid (OPEN-9: 1 to 255 bytes, no control characters); symbol names not empty; counts that fit the bytes left; known kind and
 /// storage codes; storage matching kind; no duplicate symbol or package names; `plugspec` listed
 /// first; nothing after the last symbol.
 pub fn decode(bytes: &[u8]) -> Result<Manifest<'_>, ManifestError> {
@@ -463,8 +492,9 @@ pub fn decode(bytes: &[u8]) -> Result<Manifest<'_>, ManifestError> {
     }
     let api_version = r.u32("API version")?;
     let identity = r.str("identity")?;
-    if identity.is_empty() {
-        return Err(r.corrupt("the identity is empty"));
+    // OPEN-9: the identity's syntax.
+    if let Some(problem) = identity_problem(identity) {
+        return Err(r.corrupt(problem));
     }
     let build = BuildInfo {
         rustc_version: r.str("rustc version")?,
@@ -843,6 +873,32 @@ mod tests {
                 what: "identity is not UTF-8".into()
             }
         );
+    }
+
+    #[test]
+    fn identities_are_bounded_printable_text() {
+        // OPEN-9.
+        assert_eq!(identity_problem(""), Some("the identity is empty"));
+        assert_eq!(identity_problem(&"x".repeat(255)), None);
+        assert_eq!(
+            identity_problem(&"x".repeat(256)),
+            Some("the identity is longer than 255 bytes")
+        );
+        assert_eq!(identity_problem("fixtures.bäsic-ünïcode"), None);
+        for bad in ["a\0b", "a\nb", "a\u{7f}b", "a\u{85}b"] {
+            assert_eq!(
+                identity_problem(bad),
+                Some("the identity contains a control character"),
+                "{bad:?}"
+            );
+        }
+        // And the decoder applies it.
+        let mut spec = SPEC;
+        spec.identity = "tab\there";
+        const LEN: usize = SPEC.encoded_len() - "test.plugin".len() + "tab\there".len();
+        let bytes = spec.encode::<LEN>();
+        let e = decode(&bytes).unwrap_err();
+        assert!(e.to_string().contains("control character"), "{e}");
     }
 
     #[test]

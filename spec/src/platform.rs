@@ -3,7 +3,9 @@
 //! Go's `plugin` package works on Linux, macOS and FreeBSD and answers `plugin: not
 //! implemented` everywhere else. plugspec keeps that set:
 //!
-//! * **PLAT-1** Linux, macOS and FreeBSD load plugins, through `dlopen`.
+//! * **PLAT-1** Linux, macOS and FreeBSD load plugins, through `dlopen`, on every
+//!   architecture (**PLAT-1.a**: wider than Go, which builds no plugins for linux/riscv64,
+//!   linux/mips64le or freebsd/arm64).
 //! * **PLAT-2** Windows (MSVC, MinGW `windows-gnu`/`windows-gnullvm`, UWP, Win7, and Cygwin),
 //!   WebAssembly (`wasm32`/`wasm64` on any OS: `unknown`, WASI, Emscripten, WALI),
 //!   iOS and its siblings (tvOS, watchOS, visionOS, the simulators, and Mac Catalyst
@@ -12,11 +14,11 @@
 //!   AIX, VxWorks, ESP-IDF, Horizon, UEFI, bare metal `-none`, ...) refuse at run time with an
 //!   *unsupported platform* error. The crate still compiles there; only opening a plugin
 //!   fails.
-//! * **PLAT-3** musl Linux (`*-linux-musl*`) loads plugins: musl's `dlopen` works in a
+//! * **PLAT-1.b** musl Linux (`*-linux-musl*`) loads plugins: musl's `dlopen` works in a
 //!   dynamically linked host. A host linked statically (Rust's musl default,
 //!   `+crt-static`) cannot `dlopen`; that surfaces as the dynamic loader's own refusal when a
 //!   plugin is opened, not as an unsupported platform. uClibc Linux loads plugins likewise.
-//! * **PLAT-4** Two Linux-kernel targets refuse, by judgment: OpenHarmony (`*-linux-ohos`) is
+//! * **PLAT-2.a** Two Linux-kernel targets refuse, by judgment: OpenHarmony (`*-linux-ohos`) is
 //!   its own app-sandboxed OS, like Android, that plugspec does not support, and
 //!   `*-linux-none` has no C library and so no dynamic loader. Both classify as
 //!   [`OsFamily::Other`].

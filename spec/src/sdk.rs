@@ -237,6 +237,10 @@ macro_rules! plugin {
         $(,)?
     ) => {
         const _: () = {
+            // OPEN-9: an identity a loader would refuse does not compile.
+            const _: () = if let ::core::option::Option::Some(problem) = $crate::abi::identity_problem($identity) {
+                panic!("{}", problem)
+            };
             const __PLUGSPEC_SPEC: $crate::abi::ManifestSpec = $crate::abi::ManifestSpec {
                 identity: $identity,
                 build: $crate::__plugspec_or!($($build)?; $crate::fingerprint::THIS_BUILD),

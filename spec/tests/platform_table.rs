@@ -14,6 +14,9 @@ use rstest::rstest;
 #[case::macos_x86_64("x86_64-apple-darwin", OsFamily::MacOs, true, "dylib")]
 #[case::macos_aarch64("aarch64-apple-darwin", OsFamily::MacOs, true, "dylib")]
 #[case::freebsd("x86_64-unknown-freebsd", OsFamily::FreeBsd, true, "so")]
+// PLAT-1.a: architectures Go builds no plugins for load here.
+#[case::linux_mips64le("mips64el-unknown-linux-gnuabi64", OsFamily::Linux, true, "so")]
+#[case::freebsd_aarch64("aarch64-unknown-freebsd", OsFamily::FreeBsd, true, "so")]
 #[case::windows_msvc("x86_64-pc-windows-msvc", OsFamily::Windows, false, "dll")]
 #[case::windows_gnu("x86_64-pc-windows-gnu", OsFamily::Windows, false, "dll")]
 #[case::windows_aarch64("aarch64-pc-windows-msvc", OsFamily::Windows, false, "dll")]
