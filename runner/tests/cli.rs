@@ -81,7 +81,7 @@ fn a_run_prints_the_per_rule_report() {
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{text}");
-    assert!(text.contains("OPEN-3     MUST        2"), "{text}");
+    assert!(text.contains("OPEN-3     MUST        3"), "{text}");
     assert!(text.contains("1 pass"), "{text}");
 }
 
