@@ -122,10 +122,18 @@ fn hide_library_extension(s: &str, ext: &str) -> String {
 }
 
 /// Where a built fixture's parts lie in its file (`at offset 468360`, `its end (469074 bytes)`)
-/// as `<N>`: the numbers move with every change to a fixture, its dependencies or the toolchain,
-/// while what the message says (which part, past which end) does not.
+/// or in its manifest (`corrupt manifest at byte 451`, `declared length 832`, `needs 9 bytes,
+/// 804 left`) as `<N>`: the numbers move with every change to a fixture, its dependencies, the
+/// toolchain or the host's build settings (a build record's `debug_assertions=on` is one byte
+/// shorter than `off`), while what the message says (which part, past which end) does not.
 fn hide_file_layout(s: &str) -> String {
-    const BEFORE_NUMBER: [&str; 2] = ["at offset ", "its end ("];
+    const BEFORE_NUMBER: [&str; 5] = [
+        "at offset ",
+        "its end (",
+        "corrupt manifest at byte ",
+        "declared length ",
+        " bytes, ",
+    ];
     let mut out = String::with_capacity(s.len());
     let mut rest = s;
     loop {
@@ -200,6 +208,16 @@ mod tests {
                 "the section header table (64 bytes at offset 468360) lies past its end (4096 bytes)"
             ),
             "the section header table (64 bytes at offset <N>) lies past its end (<N> bytes)"
+        );
+        assert_eq!(
+            hide_file_layout(
+                "corrupt manifest at byte 28: identity: needs 4294967295 bytes, 804 left"
+            ),
+            "corrupt manifest at byte <N>: identity: needs 4294967295 bytes, <N> left"
+        );
+        assert_eq!(
+            hide_file_layout("declared length 832 but the manifest is 16 bytes"),
+            "declared length <N> but the manifest is 16 bytes"
         );
         assert_eq!(hide_file_layout("at offset x"), "at offset x");
         assert_eq!(hide_file_layout("no numbers"), "no numbers");
