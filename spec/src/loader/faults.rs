@@ -1,11 +1,22 @@
 //! Deliberate faults, for proving that the conformance suite catches a loader that breaks a rule
-//! (the mutant zoo). Each fault breaks exactly one rule of SPEC.md; with no fault set (always,
-//! unless the `faults` feature is on and [`ReferenceLoader::with_fault`] is called) the loader
-//! is the reference loader.
+//! (the mutant zoo). Each fault breaks exactly one rule of SPEC.md.
+//!
+//! Everything here exists only with the `faults` feature. Without it, [`Faults`] is an empty
+//! struct whose hooks are constant `false` and whose deferred init is `()`, so the reference
+//! loader's pipeline compiles with no fault code in it; with it, a loader given a fault by
+//! [`ReferenceLoader::with_fault`] takes the broken branch at the one hook that fault names.
+//! Breakages that need nothing of the loader's insides are wrappers in the zoo instead
+//! (`runner/tests/zoo/mutants.rs`).
 //!
 //! [`ReferenceLoader::with_fault`]: super::ReferenceLoader::with_fault
 
+use std::path::Path;
+
+use crate::abi::InitFn;
+use crate::error::Error;
+
 /// One way to break the reference loader.
+#[cfg(feature = "faults")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Fault {
@@ -32,6 +43,7 @@ pub enum Fault {
     MapBeforeCheck,
 }
 
+#[cfg(feature = "faults")]
 impl Fault {
     /// Every fault.
     pub const ALL: [Fault; 9] = [
@@ -45,4 +57,138 @@ impl Fault {
         Fault::NoLock,
         Fault::MapBeforeCheck,
     ];
+}
+
+/// The fault a loader carries: the one it was given, with the `faults` feature; nothing without.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Faults {
+    #[cfg(feature = "faults")]
+    fault: Option<Fault>,
+}
+
+/// One hook per fault that switches a branch of the pipeline: `true` when the loader carries
+/// that fault, and the constant `false` without the feature.
+macro_rules! hooks {
+    ($($(#[$doc:meta])* $hook:ident => $fault:ident;)*) => {
+        impl Faults {
+            $(
+                $(#[$doc])*
+                #[inline(always)]
+                pub(crate) fn $hook(self) -> bool {
+                    #[cfg(feature = "faults")]
+                    {
+                        self.fault == Some(Fault::$fault)
+                    }
+                    #[cfg(not(feature = "faults"))]
+                    {
+                        false
+                    }
+                }
+            )*
+        }
+    };
+}
+
+hooks! {
+    /// Load without claiming the path (INIT-4 broken).
+    no_lock => NoLock;
+    /// Treat every refusal as not sticky (CACHE-3 broken).
+    forget_sticky_failures => ForgetStickyFailures;
+    /// Map before reading the manifest (INIT-9 broken).
+    map_before_check => MapBeforeCheck;
+    /// Let a differing fingerprint pass (VER-2 broken).
+    skip_fingerprint => SkipFingerprint;
+    /// Let a second file with a loaded identity pass (OPEN-3 broken).
+    skip_identity => SkipIdentity;
+    /// Map without `RTLD_NODELETE`.
+    no_nodelete => NoNodelete;
+}
+
+/// An init the loader still owes: with the `faults` feature, the entry run at the first lookup
+/// (`LazyInit`) or again on every cached open (`ReinitOnReopen`); empty without it.
+#[derive(Default)]
+pub(crate) struct Deferred {
+    #[cfg(feature = "faults")]
+    init: Option<(InitFn, std::sync::Once)>,
+}
+
+impl Faults {
+    /// A loader carrying `fault`.
+    #[cfg(feature = "faults")]
+    pub(crate) fn new(fault: Fault) -> Faults {
+        Faults { fault: Some(fault) }
+    }
+
+    /// Step 7 as the fault breaks it: runs `init` (the correct step) unless the fault defers it
+    /// or moves it to another thread, and returns what is still owed.
+    #[inline(always)]
+    pub(crate) fn init(
+        self,
+        given: &Path,
+        entry: InitFn,
+        init: impl FnOnce() -> Result<(), Error>,
+    ) -> Result<Deferred, Error> {
+        #[cfg(feature = "faults")]
+        {
+            match self.fault {
+                Some(Fault::LazyInit) => {
+                    return Ok(Deferred {
+                        init: Some((entry, std::sync::Once::new())),
+                    });
+                }
+                Some(Fault::InitOnAnotherThread) => {
+                    let path = given.to_path_buf();
+                    std::thread::spawn(move || {
+                        std::thread::sleep(std::time::Duration::from_millis(50));
+                        let _ = super::init::run(None, &path, entry);
+                    });
+                    return Ok(Deferred::default());
+                }
+                _ => {}
+            }
+            init()?;
+            if self.fault == Some(Fault::ReinitOnReopen) {
+                let done = std::sync::Once::new();
+                done.call_once(|| {});
+                return Ok(Deferred {
+                    init: Some((entry, done)),
+                });
+            }
+            Ok(Deferred::default())
+        }
+        #[cfg(not(feature = "faults"))]
+        {
+            let _ = (given, entry);
+            init().map(|()| Deferred {})
+        }
+    }
+
+    /// On a cached open: runs the owed init again under `ReinitOnReopen` (INIT-3 broken).
+    #[inline(always)]
+    pub(crate) fn on_cached_open(
+        self,
+        deferred: &Deferred,
+        init: impl FnOnce(InitFn) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        #[cfg(feature = "faults")]
+        if self.fault == Some(Fault::ReinitOnReopen)
+            && let Some((entry, _)) = &deferred.init
+        {
+            return init(*entry);
+        }
+        let _ = (deferred, init);
+        Ok(())
+    }
+}
+
+/// On a lookup: runs an init deferred to it, once (`LazyInit`: INIT-2 broken).
+#[inline(always)]
+pub(crate) fn on_lookup(deferred: &Deferred, path: &Path) {
+    #[cfg(feature = "faults")]
+    if let Some((entry, once)) = &deferred.init {
+        once.call_once(|| {
+            let _ = super::init::run(None, path, *entry);
+        });
+    }
+    let _ = (deferred, path);
 }

@@ -29,7 +29,9 @@ mod resolve;
 mod table;
 
 #[doc(hidden)]
+#[cfg(feature = "faults")]
 pub use faults::Fault;
+use faults::Faults;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -44,7 +46,7 @@ use crate::fingerprint::{self, HostConfig};
 #[derive(Debug, Clone, Default)]
 pub struct ReferenceLoader {
     host: HostConfig,
-    fault: Option<Fault>,
+    faults: Faults,
 }
 
 /// A loaded plugin: a copyable handle to data that lives for the rest of the process. Two handles
@@ -58,8 +60,8 @@ struct Inner {
     identity: &'static str,
     path: PathBuf,
     symbols: table::SymbolTable,
-    /// Set only under [`Fault::LazyInit`] and [`Fault::ReinitOnReopen`]: the init entry.
-    faulty_init: Option<(abi::InitFn, std::sync::Once)>,
+    /// An init still owed (only ever under a deliberate fault; `()` without the feature).
+    deferred_init: faults::Deferred,
 }
 
 impl PartialEq for LoadedPlugin {
@@ -93,11 +95,7 @@ impl LoadedPlugin {
     /// (`plugin: symbol <name> not found in plugin <identity>`, returned by
     /// [`Error::detail`] as a `&str`), which holds the caller's name.
     pub fn get(&self, name: &str) -> Option<Symbol> {
-        if let Some((entry, once)) = &self.inner.faulty_init {
-            once.call_once(|| {
-                let _ = init::run(None, &self.inner.path, *entry);
-            });
-        }
+        faults::on_lookup(&self.inner.deferred_init, &self.inner.path);
         self.inner.symbols.get(name).copied()
     }
 }
@@ -117,7 +115,10 @@ impl Loader for ReferenceLoader {
     type Plugin = LoadedPlugin;
 
     fn with_host(host: HostConfig) -> Self {
-        ReferenceLoader { host, fault: None }
+        ReferenceLoader {
+            host,
+            faults: Faults::default(),
+        }
     }
 
     fn open(&self, path: &Path) -> Result<LoadedPlugin, Error> {
@@ -134,23 +135,22 @@ impl Loader for ReferenceLoader {
         // On the stack: a plugin already loaded is returned without allocating.
         let mut buffer = resolve::PathBuffer::new();
         let (canonical, held) = resolve::resolve_held(path, &mut buffer)?;
-        if self.fault == Some(Fault::NoLock) {
+        if self.faults.no_lock() {
             return self.load(path, &canonical, held.as_ref());
         }
         let loading = match cache::claim(path, &canonical)? {
             cache::Claim::Ready(plugin) => {
-                if self.fault == Some(Fault::ReinitOnReopen)
-                    && let Some((entry, _)) = plugin.inner.faulty_init
-                {
-                    init::run(Some(self), path, entry)?;
-                }
+                self.faults
+                    .on_cached_open(&plugin.inner.deferred_init, |entry| {
+                        init::run(Some(self), path, entry)
+                    })?;
                 return Ok(plugin);
             }
             cache::Claim::Failed(error) => return Err(error),
             cache::Claim::Load(loading) => loading,
         };
         let result = self.load(path, &canonical, held.as_ref());
-        loading.finish(&result, self.fault != Some(Fault::ForgetStickyFailures));
+        loading.finish(&result, !self.faults.forget_sticky_failures());
         result
     }
 }
@@ -165,7 +165,7 @@ impl ReferenceLoader {
     #[doc(hidden)]
     #[cfg(feature = "faults")]
     pub fn with_fault(mut self, fault: Fault) -> ReferenceLoader {
-        self.fault = Some(fault);
+        self.faults = Faults::new(fault);
         self
     }
 
@@ -207,18 +207,18 @@ impl ReferenceLoader {
         held: Option<&std::fs::File>,
     ) -> Result<LoadedPlugin, Error> {
         let file = file::open_regular(given, canonical, held)?;
-        if self.fault == Some(Fault::MapBeforeCheck) {
+        if self.faults.map_before_check() {
             os::map(given, canonical, &file, true)?;
         }
         let facts = read::read_file(given, canonical, &file)?;
         let bytes = &facts.bytes;
         let manifest = decode(given, bytes)?;
         let differences = fingerprint::compare(&manifest.fingerprint, &self.host);
-        if !differences.is_empty() && self.fault != Some(Fault::SkipFingerprint) {
+        if !differences.is_empty() && !self.faults.skip_fingerprint() {
             return Err(Error::version_mismatch(given, differences));
         }
         file::check_machine(given, canonical, &facts)?;
-        if self.fault != Some(Fault::SkipIdentity)
+        if !self.faults.skip_identity()
             && let Err(owner) = cache::reserve_identity(manifest.identity, canonical)
         {
             return Err(Error::already_loaded(given, manifest.identity, &owner));
@@ -233,32 +233,18 @@ impl ReferenceLoader {
             }
         };
         let (descriptor, manifest) = mapped;
-        let mut faulty_init = None;
-        if let Some(entry) = descriptor.init {
-            match self.fault {
-                Some(Fault::LazyInit) => faulty_init = Some((entry, std::sync::Once::new())),
-                Some(Fault::InitOnAnotherThread) => {
-                    let path = given.to_path_buf();
-                    std::thread::spawn(move || {
-                        std::thread::sleep(std::time::Duration::from_millis(50));
-                        let _ = init::run(None, &path, entry);
-                    });
-                }
-                _ => {
-                    init::run(Some(self), given, entry)?;
-                    if self.fault == Some(Fault::ReinitOnReopen) {
-                        let done = std::sync::Once::new();
-                        done.call_once(|| {});
-                        faulty_init = Some((entry, done));
-                    }
-                }
-            }
-        }
+        // Step 7: init, once, here, on this thread (INIT-2, INIT-3).
+        let deferred_init = match descriptor.init {
+            Some(entry) => self
+                .faults
+                .init(given, entry, || init::run(Some(self), given, entry))?,
+            None => faults::Deferred::default(),
+        };
         let inner = Inner {
             identity: manifest.identity,
             path: canonical.to_path_buf(),
             symbols: symbols(descriptor, &manifest),
-            faulty_init,
+            deferred_init,
         };
         Ok(LoadedPlugin {
             inner: Box::leak(Box::new(inner)),
@@ -275,12 +261,7 @@ impl ReferenceLoader {
         file_manifest: &[u8],
         decoded: &abi::Manifest<'_>,
     ) -> Result<(&'static abi::PluginDescriptor, abi::Manifest<'static>), Error> {
-        let mapped = os::map(
-            given,
-            canonical,
-            file,
-            self.fault != Some(Fault::NoNodelete),
-        )?;
+        let mapped = os::map(given, canonical, file, !self.faults.no_nodelete())?;
         let shown = canonical.display();
         let descriptor = mapped.descriptor().ok_or_else(|| {
             Error::not_a_plugin(
