@@ -91,6 +91,7 @@ pub mod authoring;
 pub mod cargo;
 pub mod case;
 pub mod child;
+pub mod compare;
 pub mod coverage;
 /// The known-failures module under its former name (kept so that existing paths resolve).
 pub mod expectations {

@@ -57,5 +57,6 @@ fn main() -> ExitCode {
         Some(cli::Command::Inspect(args)) => cli::plugins::inspect(&args),
         Some(cli::Command::Check(args)) => cli::plugins::check(&args),
         Some(cli::Command::Host(args)) => cli::plugins::host(&args),
+        Some(cli::Command::Compare(args)) => cli::compare(&args),
     }
 }

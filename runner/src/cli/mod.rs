@@ -45,6 +45,37 @@ pub enum Command {
     Check(CheckArgs),
     /// Print the host description `check` would use, as a host file (TOML).
     Host(HostOptions),
+    /// Several JSON reports side by side: a rule × implementation matrix as text, Markdown or
+    /// a self-contained HTML page.
+    Compare(CompareArgs),
+}
+
+/// How `compare` renders its matrix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Aligned columns for a terminal.
+    Text,
+    /// A Markdown table, then each implementation's failures and known failures.
+    Markdown,
+    /// A self-contained HTML page, colour-coded, with every case linked.
+    Html,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CompareArgs {
+    /// The JSON reports (`plugspec test --json FILE`), one column each, in this order.
+    #[arg(required = true, value_name = "REPORT")]
+    pub reports: Vec<PathBuf>,
+    /// The rendering.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
+    /// Write to FILE instead of standard output.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// What case links start with: a case's file is `<BASE><area>/<ID>-<slug>.toml`
+    /// (Markdown and HTML).
+    #[arg(long, value_name = "BASE", default_value = "conformance/")]
+    pub case_base: String,
 }
 
 #[derive(Debug, Clone, Default, Args)]
@@ -195,4 +226,46 @@ pub struct HostOptions {
     /// Require every plugin to declare this build ID.
     #[arg(long, value_name = "ID")]
     pub build_id: Option<String>,
+}
+
+/// `plugspec compare`: reads every report (an unreadable or invalid one is a usage error,
+/// named), then writes the matrix.
+pub fn compare(args: &CompareArgs) -> std::process::ExitCode {
+    use plugspec_runner::{compare, report::Report};
+    let mut reports = Vec::new();
+    for path in &args.reports {
+        let read = std::fs::read_to_string(path)
+            .map_err(|e| e.to_string())
+            .and_then(|text| Report::from_json(&text));
+        match read {
+            Ok(r) => reports.push(r),
+            Err(e) => {
+                eprintln!("plugspec: compare: {}: {e}", path.display());
+                return std::process::ExitCode::from(USAGE);
+            }
+        }
+    }
+    let rendered = match args.format {
+        Format::Text => compare::text(&reports),
+        Format::Markdown => compare::markdown(&reports, &args.case_base),
+        Format::Html => compare::html(&reports, &args.case_base),
+    };
+    let written = match &args.output {
+        Some(path) => std::fs::write(path, rendered)
+            .map_err(|e| format!("cannot write {}: {e}", path.display())),
+        None => {
+            use std::io::Write as _;
+            let mut out = std::io::stdout().lock();
+            out.write_all(rendered.as_bytes())
+                .and_then(|()| out.flush())
+                .map_err(|e| format!("cannot write the matrix: {e}"))
+        }
+    };
+    match written {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("plugspec: compare: {e}");
+            std::process::ExitCode::from(FAILED)
+        }
+    }
 }
