@@ -2,7 +2,7 @@
 //! `plugspec inspect` prints), [`check`] says whether a host would accept it (what
 //! `plugspec check` prints).
 //!
-//! Both read the manifest from the file with [`plugspec::ReferenceLoader::inspect`] and
+//! Both read the manifest from the file with [`plugspec::read_manifest`] and
 //! [`plugspec::ReferenceLoader::check`]: nothing is mapped, so neither the plugin's init nor any
 //! constructor of the library runs, and nothing is cached.
 
@@ -88,6 +88,9 @@ pub struct Inspection {
     pub info: PluginInfo,
     /// The manifest's own description ([`plugspec::abi::Manifest`]'s `Display`).
     pub description: String,
+    /// What looks wrong without being a refusal by `inspect`: the object header naming another
+    /// machine or byte order than the target triple the manifest claims.
+    pub warnings: Vec<String>,
 }
 
 /// Reads the plugin at `path` without mapping it or running any of its code.
@@ -107,8 +110,10 @@ pub struct Inspection {
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub fn inspect(path: &Path) -> Result<Inspection, plugspec::Error> {
-    let bytes = ReferenceLoader::inspect(path)?;
-    let manifest = abi::decode(&bytes).map_err(|e| plugspec::Error::not_a_plugin(path, e))?;
+    let file = plugspec::read_manifest(path)?;
+    let manifest = file
+        .decode()
+        .map_err(|e| plugspec::Error::not_a_plugin(path, e))?;
     let fp = &manifest.fingerprint;
     let b = &fp.build;
     let info = PluginInfo {
@@ -150,9 +155,11 @@ pub fn inspect(path: &Path) -> Result<Inspection, plugspec::Error> {
             })
             .collect(),
     };
+    let warnings = file.target_disagreement(b.target).into_iter().collect();
     Ok(Inspection {
         info,
         description: manifest.to_string(),
+        warnings,
     })
 }
 

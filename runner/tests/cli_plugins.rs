@@ -130,6 +130,50 @@ fn inspect_describes_a_plugin() {
         .stderr("");
 }
 
+/// A file whose ELF header names another machine than the target its manifest claims: `inspect`
+/// prints it with a warning and exits 0, or 1 with `--strict`; a plugin whose header agrees gets
+/// no warning either way.
+#[cfg(any(target_os = "linux", target_os = "freebsd"))]
+#[test]
+fn inspect_warns_when_the_header_and_the_manifest_disagree() {
+    let basic = built("basic");
+    let foreign = scratch("foreign-machine.so");
+    let mut bytes = std::fs::read(&basic).unwrap();
+    // e_machine (offset 18): EM_ARM if this host is not ARM, else EM_X86_64.
+    let machine: u16 = if cfg!(target_arch = "arm") { 62 } else { 40 };
+    bytes[18..20].copy_from_slice(&machine.to_le_bytes());
+    std::fs::write(&foreign, bytes).unwrap();
+    for strict in [false, true] {
+        let mut inspect = plugspec();
+        inspect.arg("inspect").arg(&foreign);
+        if strict {
+            inspect.arg("--strict");
+        }
+        inspect
+            .assert()
+            .code(i32::from(strict))
+            .stdout(contains("identity:        fixtures.basic"))
+            .stderr(contains("warning: the object header says"))
+            .stderr(contains(format!(
+                "the manifest claims target {}",
+                THIS_BUILD.target
+            )))
+            .stderr(one_clean_line());
+        plugspec()
+            .args(["inspect", "--strict"])
+            .arg(&basic)
+            .assert()
+            .success()
+            .stderr("");
+    }
+    plugspec()
+        .args(["inspect", "--json"])
+        .arg(&foreign)
+        .assert()
+        .success()
+        .stderr(contains("warning: the object header says"));
+}
+
 #[test]
 fn inspect_json_is_the_plugin_info() {
     let out = plugspec()

@@ -56,7 +56,17 @@ pub fn inspect(args: &InspectArgs) -> ExitCode {
                     found.description
                 );
             }
-            ExitCode::SUCCESS
+            for warning in &found.warnings {
+                eprintln!(
+                    "plugspec inspect: {}: warning: {warning}",
+                    args.file.display()
+                );
+            }
+            if args.strict && !found.warnings.is_empty() {
+                ExitCode::from(FAILED)
+            } else {
+                ExitCode::SUCCESS
+            }
         }
         Err(e) => {
             complain("inspect", &args.file, &describe(&e));

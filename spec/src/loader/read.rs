@@ -42,6 +42,71 @@ impl ManifestFile {
     pub fn decode(&self) -> Result<abi::Manifest<'_>, abi::ManifestError> {
         abi::decode(&self.bytes)
     }
+
+    /// Whether the object header disagrees with the target triple the manifest claims: the
+    /// machine or the byte order of the file is not the triple's. `None` when they agree or the
+    /// triple's architecture is one this check does not know (then nothing is claimed).
+    ///
+    /// ```
+    /// # use plugspec::ManifestFile;
+    /// let file = ManifestFile {
+    ///     bytes: Vec::new(),
+    ///     architecture: object::Architecture::Aarch64,
+    ///     little_endian: true,
+    ///     is_64: true,
+    /// };
+    /// assert_eq!(file.target_disagreement("aarch64-unknown-linux-gnu"), None);
+    /// assert!(file.target_disagreement("x86_64-unknown-linux-gnu").is_some());
+    /// ```
+    pub fn target_disagreement(&self, target: &str) -> Option<String> {
+        let (architecture, little_endian) = triple_machine(target)?;
+        let order = |little: bool| {
+            if little {
+                "little-endian"
+            } else {
+                "big-endian"
+            }
+        };
+        (architecture != self.architecture || little_endian != self.little_endian).then(|| {
+            format!(
+                "the object header says {:?} ({}), but the manifest claims target {target} ({:?}, {})",
+                self.architecture,
+                order(self.little_endian),
+                architecture,
+                order(little_endian),
+            )
+        })
+    }
+}
+
+/// The machine and byte order a target triple names, from its architecture component (`None`
+/// for one this table does not know).
+fn triple_machine(target: &str) -> Option<(Architecture, bool)> {
+    use Architecture as A;
+    let arch = target.split('-').next()?;
+    let big = |a| Some((a, false));
+    let little = |a| Some((a, true));
+    match arch {
+        "x86_64" | "x86_64h" => little(A::X86_64),
+        "i386" | "i586" | "i686" | "x86" => little(A::I386),
+        "aarch64" | "arm64" | "arm64e" => little(A::Aarch64),
+        "aarch64_be" => big(A::Aarch64),
+        "riscv64" | "riscv64gc" | "riscv64imac" => little(A::Riscv64),
+        "powerpc64" => big(A::PowerPc64),
+        "powerpc64le" => little(A::PowerPc64),
+        "powerpc" => big(A::PowerPc),
+        "s390x" => big(A::S390x),
+        "loongarch64" => little(A::LoongArch64),
+        "mips64" => big(A::Mips64),
+        "mips64el" => little(A::Mips64),
+        "mips" => big(A::Mips),
+        "mipsel" => little(A::Mips),
+        "sparc64" => big(A::Sparc64),
+        a if a.starts_with("riscv32") => little(A::Riscv32),
+        a if a.starts_with("armeb") || a.starts_with("thumbeb") => big(A::Arm),
+        a if a.starts_with("arm") || a.starts_with("thumb") => little(A::Arm),
+        _ => None,
+    }
 }
 
 /// Reads and validates a plugin's manifest from the file at `path`, without mapping the file or
