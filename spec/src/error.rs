@@ -106,11 +106,12 @@ impl fmt::Display for ErrorKind {
 pub struct Difference {
     /// What differs: `toolchain`, `target`, `target features`, `panic strategy`,
     /// `package <name>` (version or source hash), `features of <name>`,
-    /// `debug_assertions of <name>`, `panic of <name>`, `cfg of <name>`, `api version`, `build id`.
+    /// `debug_assertions of <name>`, `panic of <name>`, `cfg of <name>`, `api version`, `build id`,
+    /// or `package <name> as loaded by plugin <identity>` (a package only plugins share, VER-12).
     pub item: String,
     /// The plugin's value.
     pub plugin: String,
-    /// The host's value.
+    /// The host's value (for VER-12, the value of the plugin named in `item`).
     pub host: String,
 }
 
@@ -121,7 +122,18 @@ impl fmt::Display for Difference {
                 .strip_prefix(k)
                 .is_some_and(|r| r.starts_with(" of "))
         });
-        if setting {
+        if let Some((package, other)) = self
+            .item
+            .strip_prefix("package ")
+            .and_then(|rest| rest.split_once(" as loaded by plugin "))
+        {
+            // VER-12: a package only plugins share, against the plugin that declared it first.
+            write!(
+                f,
+                "plugin was built with a different version of package {package} than the loaded plugin {other} (plugin {}, {other} {})",
+                self.plugin, self.host
+            )
+        } else if setting {
             // VER-3: a build setting of a shared package, e.g. `features of my-api`.
             write!(
                 f,

@@ -23,6 +23,7 @@ mod faults;
 mod file;
 mod init;
 mod os;
+mod packages;
 /// Reading a plugin's manifest from its file ([`read_manifest`](crate::read_manifest)).
 pub mod read;
 mod resolve;
@@ -224,11 +225,21 @@ impl ReferenceLoader {
             return Err(Error::already_loaded(given, manifest.identity, &owner));
         }
         let identity = manifest.identity.to_string();
+        // VER-12: packages only plugins share agree with the plugins loaded before.
+        let claimed = match packages::claim(&identity, &manifest.fingerprint, &self.host) {
+            Ok(claimed) => claimed,
+            Err(differences) => {
+                cache::release_identity(&identity, canonical);
+                return Err(Error::version_mismatch(given, differences));
+            }
+        };
         let mapped = match self.map_checked(given, canonical, &file, bytes, &manifest) {
             Ok(mapped) => mapped,
             Err(e) => {
-                // Nothing of the plugin ran: the identity may be loaded from another file later.
+                // Nothing of the plugin ran: the identity may be loaded from another file later,
+                // and its packages declared differently.
                 cache::release_identity(&identity, canonical);
+                packages::release(&claimed);
                 return Err(e);
             }
         };
