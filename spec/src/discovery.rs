@@ -62,7 +62,7 @@ pub fn discover<L: Loader>(
     let entries = std::fs::read_dir(dir).map_err(|e| {
         Error::io(
             dir,
-            format_args!("cannot read directory {}: {e}", dir.display()),
+            format_args!("cannot read directory {}: {e}", crate::error::escaped(dir)),
         )
     })?;
     let mut paths: Vec<PathBuf> = entries

@@ -231,7 +231,7 @@ impl Error {
             Some(path),
             format!(
                 "plugin already loaded: identity {identity:?} is already loaded from {}",
-                loaded_from.display()
+                escaped(loaded_from)
             ),
         )
     }
@@ -334,7 +334,7 @@ impl fmt::Display for Error {
                         | ErrorKind::TypeMismatch
                 ) =>
             {
-                write!(f, "plugin.Open(\"{}\"): {}", path.display(), self.detail)?
+                write!(f, "plugin.Open(\"{}\"): {}", escaped(path), self.detail)?
             }
             _ => f.write_str(&self.detail)?,
         }
@@ -347,9 +347,63 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
+/// `path` as every plugspec message shows it (ERR-2): escaped the way Rust's `Debug` for
+/// [`Path`] escapes it, without the surrounding quotes — so a NUL byte shows as `\0`, a byte
+/// that is not UTF-8 as `\xFF`, a quote or backslash with a backslash before it, and a plain
+/// path exactly as it is.
+///
+/// ```
+/// use std::path::Path;
+/// assert_eq!(plugspec::error::escaped(Path::new("/tmp/a b.so")).to_string(), "/tmp/a b.so");
+/// assert_eq!(plugspec::error::escaped(Path::new("a\"b\n")).to_string(), r#"a\"b\n"#);
+/// ```
+pub fn escaped(path: &Path) -> impl fmt::Display + '_ {
+    struct Escaped<'a>(&'a Path);
+    impl fmt::Display for Escaped<'_> {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            let quoted = format!("{:?}", self.0);
+            // `Debug` always quotes: `"…"`.
+            let inner = quoted
+                .strip_prefix('"')
+                .and_then(|q| q.strip_suffix('"'))
+                .unwrap_or(&quoted);
+            f.write_str(inner)
+        }
+    }
+    Escaped(path)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// ERR-2: the path is shown as given, escaped like `Debug` for `Path`: a NUL byte, a byte
+    /// that is not UTF-8 and a quote never reach the message raw (nor as U+FFFD).
+    #[cfg(unix)]
+    #[test]
+    fn paths_in_messages_are_escaped_like_debug() {
+        use std::os::unix::ffi::OsStrExt;
+        let path = Path::new(std::ffi::OsStr::from_bytes(b"/tmp/a\0b\xff\"c.so"));
+        let e = Error::not_found(path, "gone");
+        let text = e.to_string();
+        assert_eq!(
+            text,
+            r#"plugin.Open("/tmp/a\0b\xFF\"c.so"): realpath failed: gone"#
+        );
+        assert!(
+            !text.contains('\0') && !text.contains('\u{fffd}'),
+            "{text:?}"
+        );
+        let loaded = Error::already_loaded(Path::new("p.so"), "id", path);
+        assert!(
+            loaded.to_string().contains(r#"/tmp/a\0b\xFF\"c.so"#),
+            "{loaded}"
+        );
+        assert_eq!(
+            escaped(Path::new("/plain/path.so")).to_string(),
+            "/plain/path.so"
+        );
+    }
 
     #[test]
     fn kinds_round_trip_through_their_names() {

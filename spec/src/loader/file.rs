@@ -36,7 +36,7 @@ pub(crate) fn open_regular(
         let meta = handle.metadata().map_err(|e| {
             Error::io(
                 given,
-                format_args!("cannot stat {}: {e}", canonical.display()),
+                format_args!("cannot stat {}: {e}", crate::error::escaped(canonical)),
             )
         })?;
         check_type(given, canonical, &meta)?;
@@ -44,7 +44,7 @@ pub(crate) fn open_regular(
         return open_nonblocking(Path::new(&through)).map_err(|e| {
             Error::io(
                 given,
-                format_args!("cannot open {}: {e}", canonical.display()),
+                format_args!("cannot open {}: {e}", crate::error::escaped(canonical)),
             )
         });
     }
@@ -56,14 +56,14 @@ pub(crate) fn open_regular(
     let file = open_nonblocking(canonical).map_err(|e| {
         Error::io(
             given,
-            format_args!("cannot open {}: {e}", canonical.display()),
+            format_args!("cannot open {}: {e}", crate::error::escaped(canonical)),
         )
     })?;
     // And again on the opened file, in case the path was swapped in between.
     let meta = file.metadata().map_err(|e| {
         Error::io(
             given,
-            format_args!("cannot stat {}: {e}", canonical.display()),
+            format_args!("cannot stat {}: {e}", crate::error::escaped(canonical)),
         )
     })?;
     check_type(given, canonical, &meta)?;
@@ -77,7 +77,10 @@ fn check_type(given: &Path, canonical: &Path, meta: &std::fs::Metadata) -> Resul
     let what = describe_file_type(meta);
     Err(Error::not_a_plugin(
         given,
-        format_args!("{} is {what}, not a regular file", canonical.display()),
+        format_args!(
+            "{} is {what}, not a regular file",
+            crate::error::escaped(canonical)
+        ),
     ))
 }
 
@@ -167,7 +170,7 @@ pub(crate) fn check_machine(
             given,
             format_args!(
                 "{} is built for {:?} ({}), but this process runs on {} ({}) and its manifest claims this host's target",
-                canonical.display(),
+                crate::error::escaped(canonical),
                 facts.architecture,
                 order(facts.little_endian),
                 std::env::consts::ARCH,

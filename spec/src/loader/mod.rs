@@ -273,7 +273,7 @@ impl ReferenceLoader {
         decoded: &abi::Manifest<'_>,
     ) -> Result<(&'static abi::PluginDescriptor, abi::Manifest<'static>), Error> {
         let mapped = os::map(given, canonical, file, !self.faults.no_nodelete())?;
-        let shown = canonical.display();
+        let shown = crate::error::escaped(canonical);
         let descriptor = mapped.descriptor().ok_or_else(|| {
             Error::not_a_plugin(
                 given,

@@ -227,7 +227,7 @@ pub(crate) fn check_image(
         given,
         format_args!(
             "{} was replaced while it was being loaded: the library mapped is not the file that was checked",
-            canonical.display()
+            crate::error::escaped(canonical)
         ),
     ))
 }

@@ -145,7 +145,7 @@ pub(crate) fn read_file(
     let len = file.metadata().map(|m| m.len()).map_err(|e| {
         Error::io(
             given,
-            format_args!("cannot stat {}: {e}", canonical.display()),
+            format_args!("cannot stat {}: {e}", crate::error::escaped(canonical)),
         )
     })?;
     let r = Reader {
@@ -155,7 +155,10 @@ pub(crate) fn read_file(
         len,
     };
     if len == 0 {
-        return Err(r.not_a_plugin(format_args!("{} is empty", canonical.display())));
+        return Err(r.not_a_plugin(format_args!(
+            "{} is empty",
+            crate::error::escaped(canonical)
+        )));
     }
     let head = r.read(0, 64.min(len), "the file header")?;
     let head = head.bytes();
@@ -206,7 +209,7 @@ impl Reader<'_> {
     fn not_object(&self, why: impl std::fmt::Display) -> Error {
         self.not_a_plugin(format_args!(
             "{} is not an ELF or Mach-O shared library ({why})",
-            self.canonical.display()
+            crate::error::escaped(self.canonical)
         ))
     }
 
@@ -217,7 +220,7 @@ impl Reader<'_> {
         let Some(_) = end else {
             return Err(self.not_a_plugin(format_args!(
                 "{} is truncated or corrupt: {what} ({len} bytes at offset {offset}) lies past its end ({} bytes)",
-                self.canonical.display(),
+                crate::error::escaped(self.canonical),
                 self.len
             )));
         };
@@ -229,7 +232,7 @@ impl Reader<'_> {
         read_exact_at(self.file, buf, offset).map_err(|e| {
             Error::io(
                 self.given,
-                format_args!("cannot read {}: {e}", self.canonical.display()),
+                format_args!("cannot read {}: {e}", crate::error::escaped(self.canonical)),
             )
         })?;
         Ok(Aligned { words, len: n })
@@ -239,7 +242,7 @@ impl Reader<'_> {
         if len > cap {
             return Err(self.not_a_plugin(format_args!(
                 "{}: {what} is {len} bytes, more than the {cap} a plugin may have",
-                self.canonical.display()
+                crate::error::escaped(self.canonical)
             )));
         }
         Ok(len)
@@ -248,7 +251,7 @@ impl Reader<'_> {
     fn no_manifest(&self) -> Error {
         self.not_a_plugin(format_args!(
             "{} has no plugspec manifest (no {} section): it was not built with the plugspec SDK",
-            self.canonical.display(),
+            crate::error::escaped(self.canonical),
             abi::SECTION_ELF
         ))
     }
@@ -263,7 +266,7 @@ impl Reader<'_> {
     fn elf<H: FileHeader<Endian = Endianness>>(&self, head: &[u8]) -> Result<ManifestFile, Error> {
         let header = H::parse(head).map_err(|e| self.not_object(e))?;
         let endian = header.endian().map_err(|e| self.not_object(e))?;
-        let shown = self.canonical.display();
+        let shown = crate::error::escaped(self.canonical);
         match header.e_type(endian) {
             elf::ET_DYN => {}
             elf::ET_EXEC => {
@@ -367,7 +370,7 @@ impl Reader<'_> {
     fn wrong_kind(&self, kind: impl std::fmt::Display) -> Error {
         self.not_a_plugin(format_args!(
             "{} is an object file of kind {kind}, not a shared library",
-            self.canonical.display()
+            crate::error::escaped(self.canonical)
         ))
     }
 
@@ -376,7 +379,7 @@ impl Reader<'_> {
         let head = self.read(0, header_len, "the Mach-O header")?;
         let header = H::parse(head.bytes(), 0).map_err(|e| self.not_object(e))?;
         let endian = header.endian().map_err(|e| self.not_object(e))?;
-        let shown = self.canonical.display();
+        let shown = crate::error::escaped(self.canonical);
         match header.filetype(endian) {
             macho::MH_DYLIB | macho::MH_BUNDLE => {}
             macho::MH_EXECUTE => {
