@@ -282,7 +282,7 @@ impl Mapped {
     }
 }
 
-#[cfg(unix)]
+#[cfg(all(unix, not(target_os = "freebsd")))]
 fn error_chain(e: &dyn std::error::Error) -> String {
     // libloading's Display says only "dlopen failed"; dlerror's text is the source.
     let mut text = e.to_string();
