@@ -3,8 +3,8 @@
 //! through taplo or Even Better TOML) and `conformance/README.md` ([`case_readme`]).
 //!
 //! Both are rendered from the serde/schemars view of [`crate::case`]'s types (their doc comments
-//! are the descriptions), the table of expectations per operation
-//! ([`crate::case::applicable_to`]), the area table ([`crate::case::AREA_PREFIXES`]), the
+//! are the descriptions): the operations, each operation's expectation type
+//! ([`crate::case::Expect::schema_for`]), the area table ([`crate::case::AREA_PREFIXES`]), the
 //! substitutions ([`crate::case::SUBSTITUTIONS`]), the error kinds and the capabilities, so the
 //! documentation cannot drift from what the runner accepts: `runner/tests/authoring.rs` fails
 //! when a committed file differs from what this module renders (`PLUGSPEC_BLESS=1` rewrites
@@ -22,38 +22,34 @@ use crate::case::{self, Expect, Op, RawCase};
 pub fn case_schema() -> Value {
     let mut root = schemars::schema_for!(RawCase).to_value();
     let ops = schemars::schema_for!(Op).to_value();
-    let expect = schemars::schema_for!(Expect).to_value();
-    let expect_props = expect["properties"]
-        .as_object()
-        .cloned()
-        .unwrap_or_default();
-
     let mut defs = root
         .get("$defs")
         .and_then(Value::as_object)
         .cloned()
         .unwrap_or_default();
-    for schema in [&ops, &expect] {
-        if let Some(more) = schema.get("$defs").and_then(Value::as_object) {
-            defs.extend(more.clone());
-        }
+    if let Some(more) = ops.get("$defs").and_then(Value::as_object) {
+        defs.extend(more.clone());
     }
     let mut steps = Vec::new();
     for variant in op_variants(&ops) {
         let name = op_name(variant).unwrap_or_default().to_string();
         let mut variant = variant.clone();
-        let allowed: Map<String, Value> = case::applicable_to(&name)
-            .iter()
-            .filter_map(|k| expect_props.get(*k).map(|v| ((*k).to_string(), v.clone())))
-            .collect();
-        if let Some(props) = variant.get_mut("properties").and_then(Value::as_object_mut) {
-            if !allowed.is_empty() {
+        // The variant's own example tells which expectation type the operation takes.
+        let expect = example_op(&variant, &defs)
+            .ok()
+            .and_then(|op| Expect::schema_for(&op))
+            .map(schemars::Schema::to_value);
+        if let Some(expect) = expect {
+            if let Some(more) = expect.get("$defs").and_then(Value::as_object) {
+                defs.extend(more.clone());
+            }
+            if let Some(props) = variant.get_mut("properties").and_then(Value::as_object_mut) {
                 props.insert(
                     "expect".into(),
                     json!({
                         "description": format!("What the parent expects of this `{name}` step."),
                         "type": "object",
-                        "properties": allowed,
+                        "properties": expect["properties"].clone(),
                         "additionalProperties": false,
                     }),
                 );
@@ -336,24 +332,18 @@ pub fn case_readme() -> Result<String, String> {
         );
         let _ = writeln!(sections, "### `{name}`\n\n{}\n", describe(variant));
         key_table(&mut sections, variant, &defs, &["op", "expect"]);
-        let expect_keys = case::applicable_to(name);
-        if expect_keys.is_empty() {
-            sections.push_str("No `expect`.\n\n");
-        } else {
-            let keys: Vec<String> = expect_keys.iter().map(|k| format!("`{k}`")).collect();
-            let _ = writeln!(sections, "`expect` keys: {}.\n", keys.join(", "));
+        match &variant["properties"].get("expect") {
+            Some(expect) => {
+                sections.push_str("`expect` keys:\n\n");
+                key_table(&mut sections, expect, &defs, &[]);
+            }
+            None => sections.push_str("No `expect`: the step must succeed.\n\n"),
         }
     }
     out.push('\n');
     out.push_str(&sections);
 
-    out.push_str("## `expect` keys\n\n");
-    key_table(
-        &mut out,
-        &schemars::schema_for!(Expect).to_value(),
-        &defs,
-        &[],
-    );
+    out.push_str("## Error kinds\n\n");
     out.push_str("Error kinds (`error`, `skipped[].error`): ");
     let kinds: Vec<String> = plugspec::ErrorKind::ALL
         .iter()

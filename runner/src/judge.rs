@@ -10,9 +10,13 @@
 //! * a loader step without `expect.error` must succeed; one with it must fail with exactly that
 //!   kind ("any error" never counts as the expected error);
 //! * `max_ms` bounds the step's duration as the child measured it, whatever the outcome;
-//! * every other field of `expect` is checked as documented on [`crate::case::Expect`].
+//! * every other key of `expect` is checked as its operation's expectation type documents it
+//!   ([`crate::case::Expect`]), one type at a time.
 
-use crate::case::{Case, Names, Op, Step};
+use crate::case::{
+    Case, DiscoverExpect, Ending, Expect, LookupExpect, Names, Op, Step, ValueExpect,
+    with_library_extension,
+};
 use crate::protocol::{Observation, ObservedError};
 use crate::run::ChildRun;
 
@@ -45,7 +49,7 @@ pub fn judge(case: &Case, run: &ChildRun) -> Result<(), String> {
                 label(i, step)
             ));
         }
-        check_step(step, o, run, i).map_err(|m| format!("{}: {m}", label(i, step)))?;
+        check_step(step, o, run).map_err(|m| format!("{}: {m}", label(i, step)))?;
     }
     if let Some(p) = &run.problem {
         return Err(with_stderr(format!("after the last step: {p}"), run));
@@ -96,9 +100,15 @@ fn path_as_given(op: &Op, run: &ChildRun) -> String {
     }
 }
 
-fn check_error(step: &Step, e: &ObservedError, run: &ChildRun) -> Result<(), String> {
-    let x = &step.expect;
-    if let Some(p) = x.previous_failure
+/// The error a fallible step ended with, against the rest of its [`Ending`] (its kind is
+/// already the expected one).
+fn check_error(
+    step: &Step,
+    want: &Ending<'_>,
+    e: &ObservedError,
+    run: &ChildRun,
+) -> Result<(), String> {
+    if let Some(p) = want.previous_failure
         && p != e.previous_failure
     {
         return Err(format!(
@@ -112,16 +122,16 @@ fn check_error(step: &Step, e: &ObservedError, run: &ChildRun) -> Result<(), Str
             e.message
         ));
     }
-    if let Some(want) = &x.differences
-        && *want != e.differences
+    if let Some(items) = want.differences
+        && *items != e.differences
     {
         return Err(format!(
-            "expected the differences {want:?}, the error names {:?}",
+            "expected the differences {items:?}, the error names {:?}",
             e.differences
         ));
     }
     let given = path_as_given(&step.op, run);
-    if let Some(prefix) = &x.message_starts_with {
+    if let Some(prefix) = want.message_starts_with {
         let prefix = prefix.replace("$PATH", &given);
         if !e.message.starts_with(&prefix) {
             return Err(format!(
@@ -130,7 +140,7 @@ fn check_error(step: &Step, e: &ObservedError, run: &ChildRun) -> Result<(), Str
             ));
         }
     }
-    if let Some(suffix) = &x.message_ends_with {
+    if let Some(suffix) = want.message_ends_with {
         let suffix = suffix.replace("$PATH", &given);
         if !e.message.ends_with(&suffix) {
             return Err(format!(
@@ -142,147 +152,230 @@ fn check_error(step: &Step, e: &ObservedError, run: &ChildRun) -> Result<(), Str
     Ok(())
 }
 
-fn check_step(step: &Step, o: &Observation, run: &ChildRun, _i: usize) -> Result<(), String> {
-    let x = &step.expect;
-    if let Some(limit) = x.max_ms
-        && o.duration_us > limit.saturating_mul(1000)
+/// One step: how it ended (for a fallible operation), then what its expectation type says,
+/// one type at a time.
+fn check_step(step: &Step, seen: &Observation, run: &ChildRun) -> Result<(), String> {
+    if let Some(want) = step.expect.ending() {
+        check_ending(step, &want, seen, run)?;
+    }
+    match &step.expect {
+        Expect::Open(want) => check_plugin(&want.same_as, &want.differs_from, &want.identity, seen),
+        Expect::OpenConcurrent(want) => {
+            check_threads(
+                want.error.as_deref(),
+                want.all_identical,
+                want.each_read,
+                seen,
+            )?;
+            check_plugin(&want.same_as, &want.differs_from, &want.identity, seen)
+        }
+        Expect::OpenEach(want) => check_threads(want.error.as_deref(), None, None, seen),
+        Expect::Lookup(want) => check_symbol(want, seen),
+        Expect::Value(want) => check_value(want, seen),
+        Expect::Mapped(want) => match want.mapped {
+            Some(m) if seen.mapped != Some(m) => Err(format!(
+                "expected the library {}mapped, it is {}",
+                if m { "" } else { "not " },
+                if seen.mapped == Some(true) {
+                    "mapped"
+                } else {
+                    "not mapped"
+                }
+            )),
+            _ => Ok(()),
+        },
+        Expect::Global(want) => match want.found {
+            Some(f) if seen.found != Some(f) => Err(format!(
+                "expected the name {}to resolve in the global namespace, it {}",
+                if f { "" } else { "not " },
+                if seen.found == Some(true) {
+                    "does"
+                } else {
+                    "does not"
+                }
+            )),
+            _ => Ok(()),
+        },
+        Expect::InitLog(want) => match &want.lines {
+            Some(lines) if seen.lines.as_ref() != Some(lines) => Err(format!(
+                "expected the init log {lines:?}, got {:?}",
+                seen.lines.clone().unwrap_or_default()
+            )),
+            _ => Ok(()),
+        },
+        Expect::Discover(want) => check_discovery(want, seen),
+        Expect::Inspect(want) => check_plugin(&None, &None, &want.identity, seen),
+        Expect::Nothing => Ok(()),
+    }
+}
+
+/// A fallible step's duration and outcome: success, or the expected error kind (any other
+/// error never counts), then that error's details.
+fn check_ending(
+    step: &Step,
+    want: &Ending<'_>,
+    seen: &Observation,
+    run: &ChildRun,
+) -> Result<(), String> {
+    if let Some(limit) = want.max_ms
+        && seen.duration_us > limit.saturating_mul(1000)
     {
         return Err(format!(
             "expected the step to return within {limit} ms (ERR-4: bad input never hangs), it took {} ms ({})",
-            o.duration_us / 1000,
-            got(o)
+            seen.duration_us / 1000,
+            got(seen)
         ));
     }
-    if step.op.may_fail() {
-        match (&x.error, &o.error) {
-            (Some(want), Some(e)) if *want == e.kind => check_error(step, e, run)?,
-            (Some(want), Some(_)) | (Some(want), None) => {
-                return Err(format!("expected error {want}, got {}", got(o)));
-            }
-            (None, Some(e)) => {
-                return Err(format!(
-                    "expected success, got error {}: {}",
-                    e.kind, e.message
-                ));
-            }
-            (None, None) => {}
-        }
+    match (want.error, &seen.error) {
+        (Some(kind), Some(e)) if kind == e.kind => check_error(step, want, e, run),
+        (Some(kind), _) => Err(format!("expected error {kind}, got {}", got(seen))),
+        (None, Some(e)) => Err(format!(
+            "expected success, got error {}: {}",
+            e.kind, e.message
+        )),
+        (None, None) => Ok(()),
     }
-    if let Some(threads) = &o.threads {
-        let n = threads.len();
-        if let Some(want) = &x.error {
-            if let Some(t) = threads
-                .iter()
-                .position(|t| t.error.as_ref().is_none_or(|e| e.kind != *want))
-            {
-                return Err(format!(
-                    "expected every thread to fail with {want}; thread {} got {}",
-                    t + 1,
-                    threads[t]
-                        .error
-                        .as_ref()
-                        .map_or("success".to_string(), |e| format!("error {}", e.kind))
-                ));
-            }
-        } else {
-            let failed: Vec<String> = threads
-                .iter()
-                .enumerate()
-                .filter_map(|(t, th)| th.error.as_ref().map(|e| format!("{}: {}", t + 1, e.kind)))
-                .collect();
-            if !failed.is_empty() && x.all_ok != Some(false) {
-                return Err(format!(
-                    "expected all {n} threads to succeed; failed (thread: kind): {}",
-                    failed.join(", ")
-                ));
-            }
-        }
-        if x.all_identical == Some(true)
-            && let Some(t) = threads.iter().position(|t| !t.same_as_first)
+}
+
+/// The threads of `open_concurrent` and `open_each`: all failed with `error`, or all
+/// succeeded; then the same plugin and the value each read, when expected.
+fn check_threads(
+    error: Option<&str>,
+    all_identical: Option<bool>,
+    each_read: Option<i32>,
+    seen: &Observation,
+) -> Result<(), String> {
+    let Some(threads) = &seen.threads else {
+        return Ok(());
+    };
+    let n = threads.len();
+    if let Some(want) = error {
+        if let Some(t) = threads
+            .iter()
+            .position(|t| t.error.as_ref().is_none_or(|e| e.kind != want))
         {
             return Err(format!(
-                "expected all {n} threads to get the same plugin (==); thread {} got a different one",
-                t + 1
+                "expected every thread to fail with {want}; thread {} got {}",
+                t + 1,
+                threads[t]
+                    .error
+                    .as_ref()
+                    .map_or("success".to_string(), |e| format!("error {}", e.kind))
             ));
         }
-        if let Some(v) = x.each_read {
-            let wrong: Vec<String> = threads
-                .iter()
-                .enumerate()
-                .filter(|(_, t)| t.read != Some(v))
-                .map(|(i, t)| {
-                    format!(
-                        "thread {} read {}",
-                        i + 1,
-                        t.read.map_or("nothing".into(), |r| r.to_string())
-                    )
-                })
-                .collect();
-            if !wrong.is_empty() {
-                return Err(format!(
-                    "expected every thread to read {v} right after its open returned; {}",
-                    wrong.join(", ")
-                ));
-            }
+    } else {
+        let failed: Vec<String> = threads
+            .iter()
+            .enumerate()
+            .filter_map(|(t, th)| th.error.as_ref().map(|e| format!("{}: {}", t + 1, e.kind)))
+            .collect();
+        if !failed.is_empty() {
+            return Err(format!(
+                "expected all {n} threads to succeed; failed (thread: kind): {}",
+                failed.join(", ")
+            ));
         }
     }
-    if let Some(names) = x.same_as.as_ref().map(Names::list) {
-        for n in names {
-            if !o.identical_to.contains(&n) {
-                return Err(format!(
-                    "expected the same plugin as {n} (==), got {}",
-                    got(o)
-                ));
-            }
-        }
-    }
-    if let Some(names) = x.differs_from.as_ref().map(Names::list) {
-        for n in names {
-            if o.identical_to.contains(&n) {
-                return Err(format!("expected a plugin other than {n}, got {}", got(o)));
-            }
-        }
-    }
-    if let Some(id) = &x.identity
-        && o.identity.as_ref() != Some(id)
-    {
-        return Err(format!("expected identity {id:?}, got {:?}", o.identity));
-    }
-    if let Some(v) = x.value
-        && o.value != Some(v)
+    if all_identical == Some(true)
+        && let Some(t) = threads.iter().position(|t| !t.same_as_first)
     {
         return Err(format!(
-            "expected the value {v}, got {}",
-            o.value.map_or("no value".into(), |g| g.to_string())
+            "expected all {n} threads to get the same plugin (==); thread {} got a different one",
+            t + 1
         ));
     }
-    if let Some(min) = x.at_least
-        && o.value.is_none_or(|v| v < min)
+    if let Some(v) = each_read {
+        let wrong: Vec<String> = threads
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| t.read != Some(v))
+            .map(|(i, t)| {
+                format!(
+                    "thread {} read {}",
+                    i + 1,
+                    t.read.map_or("nothing".into(), |r| r.to_string())
+                )
+            })
+            .collect();
+        if !wrong.is_empty() {
+            return Err(format!(
+                "expected every thread to read {v} right after its open returned; {}",
+                wrong.join(", ")
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The opened (or inspected) plugin: `==` the handles of `same_as`, `!=` those of
+/// `differs_from`, and its identity.
+fn check_plugin(
+    same_as: &Option<Names>,
+    differs_from: &Option<Names>,
+    identity: &Option<String>,
+    seen: &Observation,
+) -> Result<(), String> {
+    for n in same_as.iter().flat_map(Names::list) {
+        if !seen.identical_to.contains(&n) {
+            return Err(format!(
+                "expected the same plugin as {n} (==), got {}",
+                got(seen)
+            ));
+        }
+    }
+    for n in differs_from.iter().flat_map(Names::list) {
+        if seen.identical_to.contains(&n) {
+            return Err(format!(
+                "expected a plugin other than {n}, got {}",
+                got(seen)
+            ));
+        }
+    }
+    if let Some(id) = identity
+        && seen.identity.as_ref() != Some(id)
+    {
+        return Err(format!("expected identity {id:?}, got {:?}", seen.identity));
+    }
+    Ok(())
+}
+
+/// What a call returned or a read gave.
+fn check_value(want: &ValueExpect, seen: &Observation) -> Result<(), String> {
+    let shown = || seen.value.map_or("no value".into(), |g| g.to_string());
+    if let Some(v) = want.value
+        && seen.value != Some(v)
+    {
+        return Err(format!("expected the value {v}, got {}", shown()));
+    }
+    if let Some(min) = want.at_least
+        && seen.value.is_none_or(|v| v < min)
     {
         return Err(format!(
             "expected a value of at least {min}, got {}",
-            o.value.map_or("no value".into(), |g| g.to_string())
+            shown()
         ));
     }
-    if let Some(k) = x.kind {
-        let found = o.symbol.as_ref().map(|s| s.kind.as_str());
+    Ok(())
+}
+
+/// The looked-up symbol: kind, written type, size and alignment, address, allocations.
+fn check_symbol(want: &LookupExpect, seen: &Observation) -> Result<(), String> {
+    let symbol = seen.symbol.as_ref();
+    if let Some(k) = want.kind {
+        let found = symbol.map(|s| s.kind.as_str());
         if found != Some(k.as_str()) {
             return Err(format!("expected a {}, got {found:?}", k.as_str()));
         }
     }
-    if let Some(t) = &x.rust_type {
-        let found = o.symbol.as_ref().map(|s| s.rust_type.as_str());
+    if let Some(t) = &want.rust_type {
+        let found = symbol.map(|s| s.rust_type.as_str());
         if !found.is_some_and(|f| plugspec::contract::same_written_type(f, t)) {
             return Err(format!("expected the written type {t:?}, got {found:?}"));
         }
     }
     for (want, found, what) in [
-        (x.size, o.symbol.as_ref().and_then(|s| s.size), "size"),
-        (
-            x.align,
-            o.symbol.as_ref().and_then(|s| s.align),
-            "alignment",
-        ),
+        (want.size, symbol.and_then(|s| s.size), "size"),
+        (want.align, symbol.and_then(|s| s.align), "alignment"),
     ] {
         if let Some(want) = want
             && found != Some(want)
@@ -293,19 +386,15 @@ fn check_step(step: &Step, o: &Observation, run: &ChildRun, _i: usize) -> Result
             });
         }
     }
-    if let Some(s) = &x.same_address_as {
-        let same = o
-            .symbol
-            .as_ref()
-            .is_some_and(|sym| sym.same_address_as.contains(s));
-        if !same {
-            return Err(format!(
-                "expected the same address as the earlier lookup {s}, got another address"
-            ));
-        }
+    if let Some(s) = &want.same_address_as
+        && !symbol.is_some_and(|sym| sym.same_address_as.contains(s))
+    {
+        return Err(format!(
+            "expected the same address as the earlier lookup {s}, got another address"
+        ));
     }
-    if let Some(a) = x.allocations {
-        match o.allocations {
+    if let Some(a) = want.allocations {
+        match seen.allocations {
             Some(n) if n == a => {}
             Some(n) => return Err(format!("expected {a} allocations, counted {n}")),
             None => {
@@ -316,55 +405,22 @@ fn check_step(step: &Step, o: &Observation, run: &ChildRun, _i: usize) -> Result
             }
         }
     }
-    if let Some(m) = x.mapped
-        && o.mapped != Some(m)
-    {
-        return Err(format!(
-            "expected the library {}mapped, it is {}",
-            if m { "" } else { "not " },
-            if o.mapped == Some(true) {
-                "mapped"
-            } else {
-                "not mapped"
-            }
-        ));
+    Ok(())
+}
+
+/// What discovery loaded and skipped (file names with `$DLL` substituted).
+fn check_discovery(want: &DiscoverExpect, seen: &Observation) -> Result<(), String> {
+    if let Some(loaded) = &want.loaded {
+        let loaded: Vec<String> = loaded.iter().map(|s| with_library_extension(s)).collect();
+        if seen.loaded.as_ref() != Some(&loaded) {
+            return Err(format!(
+                "expected discovery to load {loaded:?}, it loaded {:?}",
+                seen.loaded.clone().unwrap_or_default()
+            ));
+        }
     }
-    if let Some(f) = x.found
-        && o.found != Some(f)
-    {
-        return Err(format!(
-            "expected the name {}to resolve in the global namespace, it {}",
-            if f { "" } else { "not " },
-            if o.found == Some(true) {
-                "does"
-            } else {
-                "does not"
-            }
-        ));
-    }
-    if let Some(lines) = &x.lines
-        && o.lines.as_ref() != Some(lines)
-    {
-        return Err(format!(
-            "expected the init log {lines:?}, got {:?}",
-            o.lines.clone().unwrap_or_default()
-        ));
-    }
-    let dll = |v: &[String]| -> Vec<String> {
-        v.iter()
-            .map(|s| crate::case::with_library_extension(s))
-            .collect()
-    };
-    if let Some(loaded) = x.loaded.as_deref().map(dll)
-        && o.loaded.as_ref() != Some(&loaded)
-    {
-        return Err(format!(
-            "expected discovery to load {loaded:?}, it loaded {:?}",
-            o.loaded.clone().unwrap_or_default()
-        ));
-    }
-    if let Some(skipped) = &x.skipped {
-        let found: Vec<(String, String)> = o
+    if let Some(skipped) = &want.skipped {
+        let found: Vec<(String, String)> = seen
             .skipped
             .iter()
             .flatten()
@@ -372,12 +428,7 @@ fn check_step(step: &Step, o: &Observation, run: &ChildRun, _i: usize) -> Result
             .collect();
         let want: Vec<(String, String)> = skipped
             .iter()
-            .map(|s| {
-                (
-                    crate::case::with_library_extension(&s.file),
-                    s.error.clone(),
-                )
-            })
+            .map(|s| (with_library_extension(&s.file), s.error.clone()))
             .collect();
         if found != want {
             return Err(format!(

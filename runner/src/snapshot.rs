@@ -26,7 +26,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::case::{Case, Op};
+use crate::case::{Case, Expect, Op};
 use crate::normalize::Normalizer;
 use crate::protocol::{Observation, ObservedError};
 use crate::run::ChildRun;
@@ -141,8 +141,11 @@ fn outcome(case: &Case, i: usize, o: &Observation, n: &Normalizer) -> Vec<String
     }
     if let Some(sym) = &o.symbol {
         let mut s = format!("ok: {} {}", sym.kind, sym.rust_type);
-        let x = &case.steps[i].expect;
-        if x.size.is_some() || x.align.is_some() {
+        let lookup = match &case.steps[i].expect {
+            Expect::Lookup(x) => Some(x),
+            _ => None,
+        };
+        if lookup.is_some_and(|x| x.size.is_some() || x.align.is_some()) {
             let n = |v: Option<usize>| v.map_or("?".to_string(), |v| v.to_string());
             let _ = write!(s, " (size {}, align {})", n(sym.size), n(sym.align));
         }
@@ -150,14 +153,18 @@ fn outcome(case: &Case, i: usize, o: &Observation, n: &Normalizer) -> Vec<String
             let _ = write!(s, " (same address as {})", sym.same_address_as.join(", "));
         }
         lines.push(s);
-        if case.steps[i].expect.allocations.is_some()
+        if lookup.is_some_and(|x| x.allocations.is_some())
             && let Some(a) = o.allocations
         {
             lines.push(format!("allocations: {a}"));
         }
     }
     if let Some(v) = o.value {
-        match case.steps[i].expect.at_least {
+        let at_least = match &case.steps[i].expect {
+            Expect::Value(x) => x.at_least,
+            _ => None,
+        };
+        match at_least {
             Some(min) if v >= min => lines.push(format!("= (at least {min})")),
             _ => lines.push(format!("= {v}")),
         }

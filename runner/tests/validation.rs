@@ -234,6 +234,49 @@ fn an_expectation_that_does_not_apply_is_rejected() {
 }
 
 #[test]
+fn each_operation_takes_only_its_own_expectation_keys() {
+    // A key of `lookup`'s expectation type on `open_concurrent`.
+    let text = GOOD.replace(
+        "op = \"open\"\nfixture = \"basic\"\nexpect = { same_as = \"p1\" }",
+        "op = \"open_concurrent\"\nfixture = \"basic\"\nthreads = 2\nexpect = { allocations = 0 }",
+    );
+    rejects(
+        &[("open/OPN-9001-good.toml", &text)],
+        "OPN-9001-good.toml",
+        "step 2 (open_concurrent): expectation `allocations` does not apply to `open_concurrent`",
+    );
+    // An operation that takes no `expect` at all.
+    let text = format!(
+        "{GOOD}\n[[step]]\nop = \"copy\"\nfrom = \"a\"\nto = \"b\"\nexpect = {{ value = 1 }}\n"
+    );
+    rejects(
+        &[("open/OPN-9001-good.toml", &text)],
+        "OPN-9001-good.toml",
+        "step 3 (copy): expectation `value` does not apply to `copy` (it takes no `expect`",
+    );
+    // A key of the right type with a value of the wrong type.
+    let text = GOOD.replace("same_as = \"p1\"", "max_ms = \"soon\"");
+    rejects(
+        &[("open/OPN-9001-good.toml", &text)],
+        "OPN-9001-good.toml",
+        "step 2 (open): expect: invalid type",
+    );
+}
+
+#[test]
+fn a_success_key_beside_an_error_is_rejected() {
+    let text = GOOD.replace(
+        "expect = { same_as = \"p1\" }",
+        "expect = { error = \"not_found\", identity = \"x\" }",
+    );
+    rejects(
+        &[("open/OPN-9001-good.toml", &text)],
+        "OPN-9001-good.toml",
+        "step 2 (open): expectation `identity` describes a success, but the step expects error not_found",
+    );
+}
+
+#[test]
 fn env_after_an_open_is_rejected() {
     let text = format!("{GOOD}\n[[step]]\nop = \"env\"\nname = \"X\"\nvalue = \"1\"\n");
     rejects(

@@ -154,13 +154,14 @@ pub fn parse_case(
     let mut steps = Vec::new();
     for (i, mut table) in raw.steps.into_iter().enumerate() {
         let at = |problem: String| err(format!("step {}: {problem}", i + 1));
-        let expect = match table.remove("expect") {
-            None => Expect::default(),
-            Some(v) => Expect::deserialize(v)
-                .map_err(|e| at(format!("expect: {}", one_line(&e.to_string()))))?,
-        };
+        let expect = table.remove("expect");
         let op =
             Op::deserialize(toml::Value::Table(table)).map_err(|e| at(one_line(&e.to_string())))?;
+        let expect = match expect {
+            None => Expect::empty_for(&op),
+            Some(v) => Expect::parse(&op, v)
+                .map_err(|p| err(format!("step {} ({}): {p}", i + 1, op.name())))?,
+        };
         steps.push(Step { op, expect });
     }
     let fixtures = check_steps(&steps, catalog).map_err(err)?;
@@ -181,7 +182,7 @@ pub fn parse_case(
     })
 }
 
-fn one_line(s: &str) -> String {
+pub(super) fn one_line(s: &str) -> String {
     s.lines()
         .map(str::trim)
         .filter(|l| !l.is_empty())
@@ -240,61 +241,7 @@ fn check_steps(steps: &[Step], catalog: &dyn KnownFixtures) -> Result<BTreeSet<S
             }
         };
         // Expectations first: they refer to names bound before this step.
-        for field in step.expect.set_fields() {
-            if !applicable(&step.op).contains(&field) {
-                return Err(at(format!(
-                    "expectation `{field}` does not apply to `{}`",
-                    step.op.name()
-                )));
-            }
-        }
-        if let Some(kind) = &step.expect.error {
-            if plugspec::ErrorKind::from_name(kind).is_none() {
-                return Err(at(format!(
-                    "unknown error kind {kind:?} (known: {})",
-                    plugspec::ErrorKind::ALL.map(|k| k.as_str()).join(", ")
-                )));
-            }
-            for field in [
-                "same_as",
-                "differs_from",
-                "identity",
-                "kind",
-                "type",
-                "all_ok",
-                "all_identical",
-                "each_read",
-                "allocations",
-                "same_address_as",
-                "loaded",
-                "skipped",
-            ] {
-                if step.expect.set_fields().contains(&field) {
-                    return Err(at(format!(
-                        "expectation `{field}` describes a success, but the step expects error {kind}"
-                    )));
-                }
-            }
-        }
-        for n in step
-            .expect
-            .same_as
-            .iter()
-            .chain(&step.expect.differs_from)
-            .flat_map(Names::list)
-        {
-            plugin_ref(&plugins, &n)?;
-        }
-        if let Some(s) = &step.expect.same_address_as {
-            symbol_ref(&symbols, s)?;
-        }
-        if let Some(skipped) = &step.expect.skipped {
-            for s in skipped {
-                if plugspec::ErrorKind::from_name(&s.error).is_none() {
-                    return Err(at(format!("unknown error kind {:?}", s.error)));
-                }
-            }
-        }
+        check_expect(&step.expect, &plugins, &symbols).map_err(at)?;
         match &step.op {
             Op::Open {
                 path,
@@ -318,7 +265,7 @@ fn check_steps(steps: &[Step], catalog: &dyn KnownFixtures) -> Result<BTreeSet<S
                     return Err(at("`threads` must be at least 1".into()));
                 }
                 if let Some(b) = bind {
-                    if step.expect.error.is_some() {
+                    if step.expect.error().is_some() {
                         return Err(at(format!(
                             "binds {b:?} but expects an error: nothing would be bound"
                         )));
@@ -340,7 +287,7 @@ fn check_steps(steps: &[Step], catalog: &dyn KnownFixtures) -> Result<BTreeSet<S
                 if kind.is_some() && rust_type.is_none() {
                     return Err(at("`kind` needs `type` (a typed lookup)".into()));
                 }
-                if step.expect.error.is_none() {
+                if step.expect.error().is_none() {
                     symbols.insert(bind.clone().unwrap_or_else(|| name.clone()));
                 }
             }
@@ -413,6 +360,57 @@ fn check_steps(steps: &[Step], catalog: &dyn KnownFixtures) -> Result<BTreeSet<S
         }
     }
     Ok(fixtures)
+}
+
+/// Checks what an expectation says beyond its keys: error kinds exist, a step expecting an
+/// error expects nothing of a success, and the names it compares with are bound.
+fn check_expect(
+    expect: &Expect,
+    plugins: &HashSet<String>,
+    symbols: &HashSet<String>,
+) -> Result<(), String> {
+    let known_kind = |kind: &str| -> Result<(), String> {
+        match plugspec::ErrorKind::from_name(kind) {
+            Some(_) => Ok(()),
+            None => Err(format!(
+                "unknown error kind {kind:?} (known: {})",
+                plugspec::ErrorKind::ALL.map(|k| k.as_str()).join(", ")
+            )),
+        }
+    };
+    if let Some(kind) = expect.error() {
+        known_kind(kind)?;
+        if let Some(key) = expect.success_keys().first() {
+            return Err(format!(
+                "expectation `{key}` describes a success, but the step expects error {kind}"
+            ));
+        }
+    }
+    let handles = |names: [&Option<Names>; 2]| -> Result<(), String> {
+        for name in names.into_iter().flatten().flat_map(Names::list) {
+            if !plugins.contains(&name) {
+                return Err(format!(
+                    "undefined handle {name:?} (bind it with `as` on an earlier open; dropped handles are gone)"
+                ));
+            }
+        }
+        Ok(())
+    };
+    match expect {
+        Expect::Open(x) => handles([&x.same_as, &x.differs_from]),
+        Expect::OpenConcurrent(x) => handles([&x.same_as, &x.differs_from]),
+        Expect::Lookup(LookupExpect {
+            same_address_as: Some(s),
+            ..
+        }) if !symbols.contains(s) => Err(format!(
+            "undefined symbol {s:?} (bind it with an earlier lookup)"
+        )),
+        Expect::Discover(DiscoverExpect {
+            skipped: Some(skipped),
+            ..
+        }) => skipped.iter().try_for_each(|s| known_kind(&s.error)),
+        _ => Ok(()),
+    }
 }
 
 /// Loads and validates every `conformance/<area>/*.toml`. Returns every problem found, each

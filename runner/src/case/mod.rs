@@ -30,8 +30,8 @@
 //! expect = { error = "already_loaded" }
 //! ```
 //!
-//! Each step is an operation ([`Op`], tagged by `op`) plus an optional `expect` table
-//! ([`Expect`]). Loader operations without `expect` must succeed; file operations must succeed
+//! Each step is an operation ([`Op`], tagged by `op`) plus an optional `expect` table, read
+//! into the operation's own expectation type ([`Expect`]). Loader operations without `expect` must succeed; file operations must succeed
 //! and take no `expect`. Strings may use `$CASE_DIR` (the case's scratch directory) and
 //! `$FIXTURE(name)` (the path of the case's own copy of a built fixture).
 //!
@@ -39,7 +39,7 @@
 //! unknown rule ID, a duplicate case ID, an ID that does not match the file name, an unknown
 //! fixture, a handle or symbol name used before it is bound (or after it was dropped), an
 //! expected error kind that does not exist, and an expectation that does not apply to its
-//! operation.
+//! operation (serde rejects it: each operation's expectation type has only its own keys).
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fmt;
@@ -51,9 +51,12 @@ mod expect;
 mod load;
 mod op;
 
-use expect::applicable;
-pub use expect::{Expect, applicable_to};
+pub use expect::{
+    DiscoverExpect, Ending, Expect, GlobalExpect, InitLogExpect, InspectExpect, LookupExpect,
+    MappedExpect, OpenConcurrentExpect, OpenEachExpect, OpenExpect, ValueExpect,
+};
 pub(crate) use load::RawCase;
+use load::one_line;
 pub use load::{CaseError, known_rules, load_suite, parse_case};
 use op::fixture_refs;
 pub use op::{Op, SUBSTITUTIONS, substitute, with_library_extension};

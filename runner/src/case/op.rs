@@ -304,17 +304,10 @@ impl Op {
         )
     }
 
-    /// Operations whose failure is the subject of a case (the others are setup and must work).
+    /// Operations whose failure is the subject of a case (the others are setup and must work):
+    /// those whose expectation type says how the step ends ([`Expect::ending`]).
     pub fn may_fail(&self) -> bool {
-        matches!(
-            self,
-            Op::Open { .. }
-                | Op::OpenConcurrent { .. }
-                | Op::OpenEach { .. }
-                | Op::Lookup { .. }
-                | Op::Discover { .. }
-                | Op::Inspect { .. }
-        )
+        Expect::empty_for(self).ending().is_some()
     }
 
     /// Every string field that may hold a path or `$…` reference, mutably.
