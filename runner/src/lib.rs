@@ -57,10 +57,10 @@
 //! | the case format and its validation | [`case`] (`conformance/<area>/<ID>-<slug>.toml`) |
 //! | which fixtures exist, building them once per process | [`fixtures`], [`cargo`] |
 //! | the parent↔child protocol (versioned JSON lines) | [`protocol`] |
-//! | the child: steps against `L`, observations back | [`child`], [`fileops`] |
-//! | the parent: scratch dir, child process, time limit | [`run`] |
-//! | observations vs expectations → verdict | [`judge`] |
-//! | transcripts and snapshots | [`snapshot`], [`normalize`] |
+//! | the child: steps against `L`, file operations, allocation counting, observations back | [`child`] |
+//! | the parent: scratch dir, child process, time limit | [`parent::run`] |
+//! | observations vs expectations → verdict | [`parent::judge`] |
+//! | transcripts and snapshots | [`parent::snapshot`], [`parent::normalize`] |
 //! | known failures | [`known_failures`] |
 //! | rule coverage, the per-rule report | [`coverage`], [`report`] |
 //! | libtest-mimic trials | [`harness`] |
@@ -86,7 +86,6 @@
 //! reference loader and prints the per-rule report; `plugspec list` and `plugspec rules` list
 //! cases and rules.
 
-pub mod alloc;
 pub mod authoring;
 pub mod cargo;
 pub mod case;
@@ -97,21 +96,21 @@ pub mod coverage;
 pub mod expectations {
     pub use crate::known_failures::*;
 }
-pub mod fileops;
 pub mod fixtures;
 pub mod harness;
 pub mod host;
 pub mod inspect;
-pub mod judge;
 pub mod known_failures;
-pub mod normalize;
+pub mod parent;
 pub mod platforms;
 pub mod protocol;
 pub mod report;
-pub mod run;
-pub mod snapshot;
 pub mod suite;
 
-pub use alloc::CountingAllocator;
+// The modules' former paths (kept so that existing paths resolve).
+pub use child::{alloc, fileops};
+pub use parent::{judge, normalize, run, snapshot};
+
+pub use child::alloc::CountingAllocator;
 pub use harness::Harness;
 pub use report::Report;

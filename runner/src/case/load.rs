@@ -327,10 +327,10 @@ fn check_steps(steps: &[Step], catalog: &dyn KnownFixtures) -> Result<BTreeSet<S
                     "hex {hex:?} is not an even number of hex digits"
                 )));
             }
-            Op::AlterManifest { item, .. } if !crate::fileops::is_manifest_item(item) => {
+            Op::AlterManifest { item, .. } if !crate::child::fileops::is_manifest_item(item) => {
                 return Err(at(format!(
                     "{item:?} is not a manifest item (one of {}, or `package <name> name|version|hash`)",
-                    crate::fileops::MANIFEST_ITEMS.join(", ")
+                    crate::child::fileops::MANIFEST_ITEMS.join(", ")
                 )));
             }
             Op::Chmod { mode, .. } if u32::from_str_radix(mode, 8).is_err() => {

@@ -190,7 +190,7 @@ pub struct Case {
 }
 
 impl Case {
-    /// The request of no steps that asks a driver for its `hello` ([`crate::run::probe`]).
+    /// The request of no steps that asks a driver for its `hello` ([`crate::parent::run::probe`]).
     pub fn probe() -> Case {
         Case {
             id: "PROBE".into(),

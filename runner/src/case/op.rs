@@ -443,7 +443,7 @@ impl fmt::Display for Op {
                     serde_json::Value::String(s) => s,
                     other => other.to_string(),
                 };
-                write!(f, " {k}={}", crate::normalize::escape_controls(&v))?;
+                write!(f, " {k}={}", crate::parent::normalize::escape_controls(&v))?;
             }
         }
         Ok(())

@@ -2,6 +2,14 @@
 //! against a `L: plugspec::Loader`, and reports what it observed. It is never told what the
 //! case expects.
 //!
+//! | concern | module |
+//! |---|---|
+//! | the serve loop and each step against the loader | this module |
+//! | calls, reads and writes through written types | `calls` |
+//! | probes: mapped, global namespace, manifest inspection | `probes` |
+//! | the file operations of a case | [`fileops`] |
+//! | counting allocations (the `#[global_allocator]` a harness installs) | [`alloc`] |
+//!
 //! The child is the harness binary itself, re-executed by the parent with
 //! `PLUGSPEC_RUNNER_CHILD` ([`CHILD_ENV`]) set; [`crate::Harness::run`] notices and calls
 //! [`main`].
@@ -20,7 +28,9 @@ use crate::protocol::{
     Request, ThreadObservation,
 };
 
+pub mod alloc;
 mod calls;
+pub mod fileops;
 mod probes;
 
 use calls::{call, read_variable, typed_check, write_variable};
@@ -156,7 +166,7 @@ pub fn rust_capabilities() -> Vec<String> {
     crate::protocol::DRIVER_CAPABILITIES
         .iter()
         .map(|(c, _)| *c)
-        .filter(|c| *c != "alloc_count" || crate::alloc::is_counting())
+        .filter(|c| *c != "alloc_count" || crate::child::alloc::is_counting())
         .map(str::to_string)
         .collect()
 }
@@ -269,10 +279,10 @@ impl<L: Loader> State<L> {
                 rust_type,
             } => {
                 let plugin = self.plugin(plugin)?.clone();
-                let counting = crate::alloc::is_counting();
-                let before = crate::alloc::thread_allocations();
+                let counting = crate::child::alloc::is_counting();
+                let before = crate::child::alloc::thread_allocations();
                 let result = plugin.lookup(name);
-                let allocations = crate::alloc::thread_allocations() - before;
+                let allocations = crate::child::alloc::thread_allocations() - before;
                 let result = result.and_then(|symbol| match rust_type {
                     None => Ok(symbol),
                     Some(ty) => {
@@ -393,7 +403,7 @@ impl<L: Loader> State<L> {
             }
             Op::Inspect { path } => inspect(Path::new(path)),
             file_op => {
-                crate::fileops::apply(file_op)?;
+                crate::child::fileops::apply(file_op)?;
                 Observation::default()
             }
         })

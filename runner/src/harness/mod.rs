@@ -17,8 +17,8 @@ use crate::case::{Case, Suite, load_suite};
 use crate::coverage::Coverage;
 use crate::fixtures::{Catalog, Registry, target_dir};
 use crate::known_failures::KnownFailures;
+use crate::parent::snapshot::SnapshotOutcome;
 use crate::report::{CaseResult, Report, Snapshots, Status, Written};
-use crate::snapshot::SnapshotOutcome;
 use crate::{child, judge, platforms, run, snapshot};
 
 mod context;
@@ -443,7 +443,7 @@ impl<L: Loader> Harness<L> {
             cases_dir,
         });
         let nextest = under_nextest();
-        let counting = crate::alloc::is_counting();
+        let counting = crate::child::alloc::is_counting();
         let platform = plugspec::platform::current();
         let unprivileged_problem = run::unprivileged_user().and_then(|_| {
             run::unprivileged_problem(

@@ -2,7 +2,7 @@
 //!
 //! The transcript lists each step as the case wrote it and what was observed — outcome, error
 //! kind and message, value, identity — with machine-specific text normalised
-//! ([`crate::normalize`]) and durations left out, so it is stable from run to run. It is the
+//! ([`crate::parent::normalize`]) and durations left out, so it is stable from run to run. It is the
 //! only place message text is recorded: cases match on error kinds.
 //!
 //! Snapshots are named after the case (`OPN-0003-byte-copy-already-loaded.snap`) and live in
@@ -27,9 +27,9 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::case::{Case, Expect, Op};
-use crate::normalize::Normalizer;
+use crate::parent::normalize::Normalizer;
+use crate::parent::run::ChildRun;
 use crate::protocol::{Observation, ObservedError};
-use crate::run::ChildRun;
 
 /// The default snapshot directory: `<CARGO_MANIFEST_DIR or .>/tests/snapshots/plugspec`, one
 /// set for every operating system.
@@ -339,7 +339,8 @@ pub struct Comparison {
 }
 
 /// The header every snapshot file starts with (insta's file format; the `source` is this
-/// module, which renders the transcript).
+/// module, which renders the transcript, at the path it had when snapshots were first stored:
+/// kept, so that every stored snapshot, the suite's and implementers', stays byte-identical).
 const HEADER: &str = "---\nsource: runner/src/snapshot.rs\n---\n";
 
 /// Compares `text` with the snapshot `name` in `dir`, writing what `$INSTA_UPDATE` asks for

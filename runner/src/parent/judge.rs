@@ -17,8 +17,8 @@ use crate::case::{
     Case, DiscoverExpect, Ending, Expect, LookupExpect, Names, Op, Step, ValueExpect,
     with_library_extension,
 };
+use crate::parent::run::ChildRun;
 use crate::protocol::{Observation, ObservedError};
-use crate::run::ChildRun;
 
 /// Judges one run. `Err` carries the message of the first failed expectation (with the child's
 /// standard error when the child itself failed).

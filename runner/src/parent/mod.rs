@@ -1,0 +1,16 @@
+//! The parent side of a case: it starts the child and never runs a loader itself.
+//!
+//! | concern | module |
+//! |---|---|
+//! | scratch directory, child process, time limit, reading the protocol | [`run`] |
+//! | observations against expectations → verdict | [`judge`] |
+//! | the transcript and its snapshot | [`snapshot`] |
+//! | paths, addresses and control characters made stable for transcripts | [`normalize`] |
+//!
+//! The child's side (steps carried out against the loader) is [`crate::child`]; what both sides
+//! share is [`crate::case`] (what a step is) and [`crate::protocol`] (how it travels).
+
+pub mod judge;
+pub mod normalize;
+pub mod run;
+pub mod snapshot;
