@@ -243,7 +243,7 @@ pub fn check(path: &Path, host: &HostConfig) -> CheckResult {
                 .differences()
                 .iter()
                 .map(|d| DifferenceInfo {
-                    item: d.item.clone(),
+                    item: d.item.to_string(),
                     plugin: d.plugin.clone(),
                     host: d.host.clone(),
                 })

@@ -4,6 +4,7 @@
 //! `plugin` package wording where Go has one, so that people who know Go recognise it, and adds
 //! what Go leaves out (which package differs, what the panic said, why a file is not a plugin).
 
+use crate::fingerprint::FingerprintItem;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -104,11 +105,9 @@ impl fmt::Display for ErrorKind {
 /// One item of a build fingerprint that differs between a plugin and its host.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Difference {
-    /// What differs: `toolchain`, `target`, `target features`, `panic strategy`,
-    /// `package <name>` (version or source hash), `features of <name>`,
-    /// `debug_assertions of <name>`, `panic of <name>`, `cfg of <name>`, `api version`, `build id`,
-    /// or `package <name> as loaded by plugin <identity>` (a package only plugins share, VER-12).
-    pub item: String,
+    /// What differs ([`FingerprintItem`]; its `Display` is the item's name: `toolchain`,
+    /// `package <name>`, `features of <name>`, …).
+    pub item: FingerprintItem,
     /// The plugin's value.
     pub plugin: String,
     /// The host's value (for VER-12, the value of the plugin named in `item`).
@@ -117,41 +116,29 @@ pub struct Difference {
 
 impl fmt::Display for Difference {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let setting = crate::fingerprint::PACKAGE_SETTINGS.iter().any(|k| {
-            self.item
-                .strip_prefix(k)
-                .is_some_and(|r| r.starts_with(" of "))
-        });
-        if let Some((package, other)) = self
-            .item
-            .strip_prefix("package ")
-            .and_then(|rest| rest.split_once(" as loaded by plugin "))
-        {
+        let (plugin, host) = (&self.plugin, &self.host);
+        match &self.item {
             // VER-12: a package only plugins share, against the plugin that declared it first.
-            write!(
+            FingerprintItem::PackageOfPlugin {
+                package,
+                plugin: other,
+            } => write!(
                 f,
-                "plugin was built with a different version of package {package} than the loaded plugin {other} (plugin {}, {other} {})",
-                self.plugin, self.host
-            )
-        } else if setting {
+                "plugin was built with a different version of package {package} than the loaded plugin {other} (plugin {plugin}, {other} {host})"
+            ),
             // VER-3: a build setting of a shared package, e.g. `features of my-api`.
-            write!(
+            item @ FingerprintItem::PackageSetting { .. } => write!(
                 f,
-                "plugin was built with different {}: plugin {}, host {}",
-                self.item, self.plugin, self.host
-            )
-        } else if let Some(package) = self.item.strip_prefix("package ") {
-            write!(
+                "plugin was built with different {item}: plugin {plugin}, host {host}"
+            ),
+            FingerprintItem::Package(package) => write!(
                 f,
-                "plugin was built with a different version of package {package} (plugin {}, host {})",
-                self.plugin, self.host
-            )
-        } else {
-            write!(
+                "plugin was built with a different version of package {package} (plugin {plugin}, host {host})"
+            ),
+            item => write!(
                 f,
-                "plugin was built with a different {} (plugin {}, host {})",
-                self.item, self.plugin, self.host
-            )
+                "plugin was built with a different {item} (plugin {plugin}, host {host})"
+            ),
         }
     }
 }
@@ -451,12 +438,12 @@ mod tests {
             Path::new("m.so"),
             vec![
                 Difference {
-                    item: "package common".into(),
+                    item: FingerprintItem::Package("common".into()),
                     plugin: "0.1.0 #aa".into(),
                     host: "0.1.0 #bb".into(),
                 },
                 Difference {
-                    item: "toolchain".into(),
+                    item: FingerprintItem::Toolchain,
                     plugin: "rustc 1.94.0".into(),
                     host: "rustc 1.95.0".into(),
                 },

@@ -150,6 +150,86 @@ impl HostConfig {
 /// order their differences are listed.
 pub const PACKAGE_SETTINGS: [&str; 4] = ["features", "debug_assertions", "panic", "cfg"];
 
+/// One item of a build fingerprint, as a [`Difference`] names it. Its [`Display`](std::fmt::Display)
+/// is the item's name in messages and in the `differences` of the conformance protocol
+/// (`toolchain`, `package my-api`, `features of my-api`, …).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum FingerprintItem {
+    /// `toolchain`: rustc's version and commit (VER-1).
+    Toolchain,
+    /// `target`: the target triple (VER-1).
+    Target,
+    /// `target features`: the enabled target features (VER-1).
+    TargetFeatures,
+    /// `panic strategy`: `unwind` or `abort` (VER-1).
+    PanicStrategy,
+    /// `package <name>`: a shared package's version or source hash (VER-2).
+    Package(String),
+    /// `<setting> of <name>`: one of a shared package's [`PACKAGE_SETTINGS`] (VER-2, VER-3).
+    PackageSetting {
+        /// The setting: one of [`PACKAGE_SETTINGS`].
+        setting: &'static str,
+        /// The package's name.
+        package: String,
+    },
+    /// `api version`: the API version the host requires (VER-9).
+    ApiVersion,
+    /// `build id`: the build ID the host pins (VER-10).
+    BuildId,
+    /// `package <name> as loaded by plugin <identity>`: a package only plugins share, against
+    /// the plugin that declared it first (VER-12).
+    PackageOfPlugin {
+        /// The package's name.
+        package: String,
+        /// The identity of the plugin that declared it first.
+        plugin: String,
+    },
+}
+
+impl std::fmt::Display for FingerprintItem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FingerprintItem::Toolchain => f.write_str("toolchain"),
+            FingerprintItem::Target => f.write_str("target"),
+            FingerprintItem::TargetFeatures => f.write_str("target features"),
+            FingerprintItem::PanicStrategy => f.write_str("panic strategy"),
+            FingerprintItem::Package(name) => write!(f, "package {name}"),
+            FingerprintItem::PackageSetting { setting, package } => {
+                write!(f, "{setting} of {package}")
+            }
+            FingerprintItem::ApiVersion => f.write_str("api version"),
+            FingerprintItem::BuildId => f.write_str("build id"),
+            FingerprintItem::PackageOfPlugin { package, plugin } => {
+                write!(f, "package {package} as loaded by plugin {plugin}")
+            }
+        }
+    }
+}
+
+/// An item equals the text naming it (`item == "package my-api"`).
+impl PartialEq<str> for FingerprintItem {
+    fn eq(&self, other: &str) -> bool {
+        /// Consumes the expected text as the item writes itself; fails at the first mismatch.
+        struct Rest<'a>(&'a str);
+        impl std::fmt::Write for Rest<'_> {
+            fn write_str(&mut self, s: &str) -> std::fmt::Result {
+                self.0 = self.0.strip_prefix(s).ok_or(std::fmt::Error)?;
+                Ok(())
+            }
+        }
+        let mut rest = Rest(other);
+        std::fmt::Write::write_fmt(&mut rest, format_args!("{self}")).is_ok() && rest.0.is_empty()
+    }
+}
+
+/// An item equals the text naming it (`item == "package my-api"`).
+impl PartialEq<&str> for FingerprintItem {
+    fn eq(&self, other: &&str) -> bool {
+        self == *other
+    }
+}
+
 /// The source hash of a package's build record (the value of its last word, `src=<hex>`); a
 /// record without settings is all source hash.
 pub fn record_source_hash(record: &str) -> &str {
@@ -191,7 +271,7 @@ pub fn compare(plugin: &Fingerprint<'_>, host: &HostConfig) -> Vec<Difference> {
     // Formats only what differs: nothing is allocated for an equal item.
     fn differ(
         out: &mut Vec<Difference>,
-        item: impl FnOnce() -> String,
+        item: impl FnOnce() -> FingerprintItem,
         p: (&str, &str),
         h: (&str, &str),
     ) {
@@ -206,28 +286,28 @@ pub fn compare(plugin: &Fingerprint<'_>, host: &HostConfig) -> Vec<Difference> {
     let (pb, hb) = (&plugin.build, &host.build);
     if (pb.rustc_version, pb.rustc_commit) != (hb.rustc_version, hb.rustc_commit) {
         out.push(Difference {
-            item: "toolchain".into(),
+            item: FingerprintItem::Toolchain,
             plugin: format!("rustc {} ({})", pb.rustc_version, pb.rustc_commit),
             host: format!("rustc {} ({})", hb.rustc_version, hb.rustc_commit),
         });
     }
     differ(
         &mut out,
-        || "target".into(),
+        || FingerprintItem::Target,
         (pb.target, ""),
         (hb.target, ""),
     );
     let none_if_empty = |f: &str| if f.is_empty() { "(none)" } else { f }.to_string();
     if pb.target_features != hb.target_features {
         out.push(Difference {
-            item: "target features".into(),
+            item: FingerprintItem::TargetFeatures,
             plugin: none_if_empty(pb.target_features),
             host: none_if_empty(hb.target_features),
         });
     }
     differ(
         &mut out,
-        || "panic strategy".into(),
+        || FingerprintItem::PanicStrategy,
         (pb.panic, ""),
         (hb.panic, ""),
     );
@@ -258,7 +338,7 @@ pub fn compare(plugin: &Fingerprint<'_>, host: &HostConfig) -> Vec<Difference> {
         let (p_src, h_src) = (record_source_hash(p.hash), record_source_hash(h.hash));
         if p.version != h.version || p_src != h_src {
             out.push(Difference {
-                item: format!("package {}", p.name),
+                item: FingerprintItem::Package(p.name.to_string()),
                 plugin: format!("{} #{}", p.version, p_src),
                 host: format!("{} #{}", h.version, h_src),
             });
@@ -270,7 +350,10 @@ pub fn compare(plugin: &Fingerprint<'_>, host: &HostConfig) -> Vec<Difference> {
             let (ps, hs) = (record_setting(p.hash, key), record_setting(h.hash, key));
             if hs.is_some() && ps != hs {
                 out.push(Difference {
-                    item: format!("{key} of {}", p.name),
+                    item: FingerprintItem::PackageSetting {
+                        setting: key,
+                        package: p.name.to_string(),
+                    },
                     plugin: ps.unwrap_or("(none)").into(),
                     host: hs.unwrap_or("(none)").into(),
                 });
@@ -283,7 +366,7 @@ pub fn compare(plugin: &Fingerprint<'_>, host: &HostConfig) -> Vec<Difference> {
                 .api_version
                 .map_or_else(|| "(none)".to_string(), |v| v.to_string());
             out.push(Difference {
-                item: "api version".into(),
+                item: FingerprintItem::ApiVersion,
                 plugin: declared,
                 host: required.to_string(),
             });
@@ -291,7 +374,12 @@ pub fn compare(plugin: &Fingerprint<'_>, host: &HostConfig) -> Vec<Difference> {
     }
     if let Some(pinned) = &host.build_id {
         let declared = plugin.build_id.unwrap_or("(none)");
-        differ(&mut out, || "build id".into(), (declared, ""), (pinned, ""));
+        differ(
+            &mut out,
+            || FingerprintItem::BuildId,
+            (declared, ""),
+            (pinned, ""),
+        );
     }
     out
 }
@@ -353,21 +441,38 @@ mod tests {
         });
         plugin.api_version = Some(1);
         let diffs = compare(&plugin, &host);
-        let items: Vec<_> = diffs.iter().map(|d| d.item.as_str()).collect();
+        let items: Vec<_> = diffs.iter().map(|d| d.item.clone()).collect();
         assert_eq!(
             items,
             [
-                "toolchain",
-                "panic strategy",
-                "package common",
-                "package other",
-                "api version",
-                "build id"
+                FingerprintItem::Toolchain,
+                FingerprintItem::PanicStrategy,
+                FingerprintItem::Package("common".into()),
+                FingerprintItem::Package("other".into()),
+                FingerprintItem::ApiVersion,
+                FingerprintItem::BuildId,
             ]
         );
         assert_eq!(diffs[2].plugin, "0.1.0 #cccc");
         assert_eq!(diffs[2].host, "0.1.0 #aaaa");
         assert_eq!(diffs[5].plugin, "(none)");
+    }
+
+    #[test]
+    fn an_item_is_named_by_its_former_text_and_equals_only_that() {
+        let setting = FingerprintItem::PackageSetting {
+            setting: "features",
+            package: "api".into(),
+        };
+        assert_eq!(setting.to_string(), "features of api");
+        assert_eq!(setting, "features of api");
+        let package = FingerprintItem::Package("b".into());
+        assert_eq!(package, "package b");
+        assert_ne!(package, "package bc");
+        assert_ne!(package, "package ");
+        assert_ne!(package, "");
+        assert_ne!(FingerprintItem::BuildId, "build");
+        assert_eq!(FingerprintItem::TargetFeatures, "target features");
     }
 
     #[test]

@@ -41,6 +41,18 @@
 //! ## For loader authors
 //!
 //! Implement [`Loader`] and run the conformance suite (`plugspec-runner`) from your `cargo test`.
+//!
+//! ## Changes to the crate's API
+//!
+//! The crate's API is versioned by its own number (`Cargo.toml`), apart from SPEC.md's
+//! ([`rules::SPEC_VERSION`]). Changes that need a caller to change:
+//!
+//! - [`Difference::item`] is a [`FingerprintItem`] instead of a `String`. Its `Display` is the
+//!   former text, byte for byte (`toolchain`, `package <name>`, `features of <name>`, …), and
+//!   it compares equal to that text (`item == "package common"`), so `d.item.to_string()`
+//!   replaces `d.item.clone()` and `d.item.as_str()`; a loader that builds a [`Difference`]
+//!   names the item with a variant (`FingerprintItem::Package(name)`). Every message is
+//!   unchanged.
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
@@ -62,7 +74,7 @@ pub use shared_package as build;
 
 pub use contract::{Loader, Plugin, Symbol, SymbolKind};
 pub use error::{Difference, Error, ErrorKind};
-pub use fingerprint::{HostConfig, Package};
+pub use fingerprint::{FingerprintItem, HostConfig, Package};
 #[cfg(feature = "loader")]
 #[cfg_attr(docsrs, doc(cfg(feature = "loader")))]
 pub use loader::read::{ManifestFile, read_manifest};

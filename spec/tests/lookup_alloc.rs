@@ -227,6 +227,6 @@ fn an_equal_fingerprint_is_compared_without_allocating() {
     let (host, mut plugin) = fingerprints(10);
     plugin.packages[5].hash = "features=[] debug_assertions=off panic=unwind cfg=[] src=5";
     let diffs = fingerprint::compare(&plugin, &host);
-    let items: Vec<_> = diffs.iter().map(|d| d.item.as_str()).collect();
+    let items: Vec<_> = diffs.iter().map(|d| d.item.to_string()).collect();
     assert_eq!(items, ["package shared-4", "debug_assertions of shared-4"]);
 }

@@ -183,7 +183,7 @@ fn observed(e: &Error) -> ObservedError {
         message: e.to_string(),
         path: e.path().map(|p| p.display().to_string()),
         previous_failure: e.is_previous_failure(),
-        differences: e.differences().iter().map(|d| d.item.clone()).collect(),
+        differences: e.differences().iter().map(|d| d.item.to_string()).collect(),
     }
 }
 

@@ -271,7 +271,7 @@ impl Loader for ZooLoader {
                     Some(name) => Err(Error::version_mismatch(
                         path,
                         vec![plugspec::Difference {
-                            item: format!("package {name}"),
+                            item: plugspec::FingerprintItem::Package(name.to_string()),
                             plugin: "(none)".into(),
                             host: "declared".into(),
                         }],
@@ -285,7 +285,7 @@ impl Loader for ZooLoader {
                     Some(name) => Err(Error::version_mismatch(
                         path,
                         vec![plugspec::Difference {
-                            item: format!("package {name}"),
+                            item: plugspec::FingerprintItem::Package(name.to_string()),
                             plugin: "declared".into(),
                             host: "(none)".into(),
                         }],

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use crate::error::Difference;
-use crate::fingerprint::{Fingerprint, HostConfig};
+use crate::fingerprint::{Fingerprint, FingerprintItem, HostConfig};
 
 /// One package's record as the first plugin declared it.
 struct Claim {
@@ -52,7 +52,10 @@ pub(super) fn claim(
             let claim = claims.get(p.name)?;
             let mine = record(p.version, p.hash);
             (claim.record != mine).then(|| Difference {
-                item: format!("package {} as loaded by plugin {}", p.name, claim.identity),
+                item: FingerprintItem::PackageOfPlugin {
+                    package: p.name.to_string(),
+                    plugin: claim.identity.clone(),
+                },
                 plugin: mine,
                 host: claim.record.clone(),
             })
