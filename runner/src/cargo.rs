@@ -10,6 +10,8 @@ use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+include!("fixture_cargo.rs");
+
 /// The cdylibs one cargo invocation produced, by library target name (`fx_basic`).
 #[derive(Debug, Clone, Default)]
 pub struct Built {
@@ -19,11 +21,9 @@ pub struct Built {
     pub fresh: bool,
 }
 
-/// Builds every library of the cargo workspace at `manifest` into `target_dir`.
-///
-/// `RUSTFLAGS` is passed through from the environment, so that fixtures are built with the
-/// same flags as the host running them (flags that change target features change the
-/// fingerprint).
+/// Builds every library of the cargo workspace at `manifest` into `target_dir`, following
+/// [`fixture_cargo`]'s policy (this host's debug assertions, `RUSTFLAGS` passed through,
+/// `--locked` under CI).
 pub fn build_workspace(manifest: &Path, target_dir: &Path) -> Result<Built, String> {
     build_workspace_with_progress(manifest, target_dir, &mut |_, _| {})
 }
@@ -35,23 +35,7 @@ pub fn build_workspace_with_progress(
     target_dir: &Path,
     progress: &mut dyn FnMut(&str, bool),
 ) -> Result<Built, String> {
-    let mut build = escargot::CargoBuild::new()
-        .manifest_path(manifest)
-        .target_dir(target_dir)
-        .args(["--workspace", "--lib"])
-        // VER-2: debug assertions are part of every shared package's build record, so fixtures
-        // are built with this host's setting (the runner's own profile decides it).
-        .args([
-            "--config",
-            if cfg!(debug_assertions) {
-                "profile.dev.debug-assertions=true"
-            } else {
-                "profile.dev.debug-assertions=false"
-            },
-        ]);
-    if ci() {
-        build = build.arg("--locked");
-    }
+    let build = fixture_cargo(manifest, target_dir);
     let messages = build.exec().map_err(|e| {
         format!(
             "cannot run cargo for {}: {}",
@@ -120,10 +104,6 @@ pub fn build_workspace_with_progress(
         ));
     }
     Ok(built)
-}
-
-fn ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && v != "false")
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {

@@ -169,7 +169,8 @@ fn build_release(root: &Path) -> Vec<PathBuf> {
         .target_dir(root.join("target"))
         .release()
         .args(["--workspace", "--lib"])
-        .env_remove("RUSTFLAGS")
+        // `RUSTFLAGS` passes through, as it did to this bench: the fixture build policy
+        // (`runner/src/fixture_cargo.rs`), so that the plugins' fingerprints match.
         .exec()
         .expect("cargo runs");
     let mut out = Vec::new();

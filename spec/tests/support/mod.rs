@@ -5,29 +5,18 @@
 
 use std::path::{Path, PathBuf};
 
+// The runner's fixture build policy, word for word: the spec crate cannot depend on the runner.
+include!("../../../runner/src/fixture_cargo.rs");
+
 /// Builds every cdylib of the cargo workspace `workspace` (relative to the repository root) into
-/// `target`, and returns their paths.
+/// `target` with [`fixture_cargo`] (the runner's policy: this host's debug assertions,
+/// `RUSTFLAGS` passed through), and returns their paths.
 pub fn build(workspace: &str, target: &Path) -> Vec<PathBuf> {
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("..")
         .join(workspace)
         .join("Cargo.toml");
-    let messages = escargot::CargoBuild::new()
-        .manifest_path(&manifest)
-        .target_dir(target)
-        .args(["--workspace", "--lib"])
-        // VER-2: debug assertions are in every package's build record: build like this host.
-        .args([
-            "--config",
-            if cfg!(debug_assertions) {
-                "profile.dev.debug-assertions=true"
-            } else {
-                "profile.dev.debug-assertions=false"
-            },
-        ])
-        .env_remove("RUSTFLAGS")
-        .exec()
-        .expect("cargo runs");
+    let messages = fixture_cargo(&manifest, target).exec().expect("cargo runs");
     let mut out = Vec::new();
     let mut diagnostics = Vec::new();
     // Drain every message: dropping the iterator early can deadlock.
