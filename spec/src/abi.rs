@@ -397,36 +397,46 @@ impl<'a> Reader<'a> {
         }
     }
 
+    // The readers below run once or twice per record (tens of thousands of times for a large
+    // plugin): they are inlined, and their errors are built out of line.
+    #[inline]
     fn take(&mut self, n: usize, what: &str) -> Result<&'a [u8], ManifestError> {
-        let end = self
-            .at
-            .checked_add(n)
-            .filter(|end| *end <= self.bytes.len())
-            .ok_or_else(|| {
-                self.corrupt(format!(
-                    "{what}: needs {n} bytes, {} left",
-                    self.bytes.len() - self.at
-                ))
-            })?;
-        let slice = &self.bytes[self.at..end];
-        self.at = end;
-        Ok(slice)
+        match self.at.checked_add(n) {
+            Some(end) if end <= self.bytes.len() => {
+                let slice = &self.bytes[self.at..end];
+                self.at = end;
+                Ok(slice)
+            }
+            _ => Err(self.short(n, what)),
+        }
     }
 
+    #[cold]
+    #[inline(never)]
+    fn short(&self, n: usize, what: &str) -> ManifestError {
+        self.corrupt(format!(
+            "{what}: needs {n} bytes, {} left",
+            self.bytes.len() - self.at
+        ))
+    }
+
+    #[inline]
     fn u8(&mut self, what: &str) -> Result<u8, ManifestError> {
         Ok(self.take(1, what)?[0])
     }
 
+    #[inline]
     fn u32(&mut self, what: &str) -> Result<u32, ManifestError> {
         let b = self.take(4, what)?;
         Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
     }
 
+    #[inline]
     fn str(&mut self, what: &str) -> Result<&'a str, ManifestError> {
         let start = self.at;
         let len = self.u32(what)? as usize;
         let bytes = self.take(len, what)?;
-        std::str::from_utf8(bytes).map_err(|e| ManifestError::Corrupt {
+        utf8(bytes).map_err(|e| ManifestError::Corrupt {
             offset: start + 4 + e.valid_up_to(),
             what: format!("{what} is not UTF-8"),
         })
@@ -442,6 +452,57 @@ impl<'a> Reader<'a> {
             });
         }
         Ok(n)
+    }
+}
+
+/// The names seen so far, to refuse a duplicate (VER-7) in linear time.
+///
+/// A few names (most plugins' packages and exports) are compared in place, without allocating
+/// or seeding a hasher; more go into a hash set keyed per process (std's SipHash), because the
+/// names come from a file not yet trusted and an unkeyed hash would let a crafted manifest make
+/// every insert collide.
+enum Names<'a> {
+    Few(Vec<&'a str>),
+    Many(HashSet<&'a str>),
+}
+
+impl<'a> Names<'a> {
+    /// Up to this many names are compared in place.
+    const FEW: usize = 16;
+
+    fn with_capacity(n: usize) -> Names<'a> {
+        if n <= Self::FEW {
+            Names::Few(Vec::with_capacity(n))
+        } else {
+            Names::Many(HashSet::with_capacity(n))
+        }
+    }
+
+    /// Adds `name`; false if it was already there.
+    #[inline]
+    fn insert(&mut self, name: &'a str) -> bool {
+        match self {
+            Names::Few(seen) => {
+                if seen.contains(&name) {
+                    return false;
+                }
+                seen.push(name);
+                true
+            }
+            Names::Many(seen) => seen.insert(name),
+        }
+    }
+}
+
+/// `bytes` as UTF-8: names and Rust types are almost always ASCII, which is checked a word at a
+/// time; anything else goes through the full validation.
+#[inline]
+pub(crate) fn utf8(bytes: &[u8]) -> Result<&str, std::str::Utf8Error> {
+    if bytes.is_ascii() {
+        // SAFETY: every byte is ASCII (checked just above), and ASCII is valid UTF-8.
+        Ok(unsafe { std::str::from_utf8_unchecked(bytes) })
+    } else {
+        std::str::from_utf8(bytes)
     }
 }
 
@@ -507,7 +568,7 @@ pub fn decode(bytes: &[u8]) -> Result<Manifest<'_>, ManifestError> {
     let package_count = r.count("package count", 12)?;
     let mut packages = Vec::with_capacity(package_count);
     // VER-7: duplicate names are found by hashing, so decoding stays linear in the manifest.
-    let mut package_names = HashSet::with_capacity(package_count);
+    let mut package_names = Names::with_capacity(package_count);
     for i in 0..package_count {
         let at = r.at;
         let p = PackageRecord {
@@ -534,7 +595,7 @@ pub fn decode(bytes: &[u8]) -> Result<Manifest<'_>, ManifestError> {
     }
     let symbol_count = r.count("symbol count", 18)?;
     let mut symbols: Vec<SymbolRecord<'_>> = Vec::with_capacity(symbol_count);
-    let mut symbol_names = HashSet::with_capacity(symbol_count);
+    let mut symbol_names = Names::with_capacity(symbol_count);
     for _ in 0..symbol_count {
         let at = r.at;
         let kind = match r.u8("symbol kind")? {
@@ -873,6 +934,29 @@ mod tests {
                 what: "identity is not UTF-8".into()
             }
         );
+    }
+
+    #[test]
+    fn duplicates_are_found_among_few_names_and_many() {
+        for n in [0, 1, Names::FEW, Names::FEW + 1, 1_000] {
+            let names: Vec<String> = (0..n).map(|i| format!("n{i}")).collect();
+            let mut seen = Names::with_capacity(n);
+            assert!(
+                names.iter().all(|name| seen.insert(name)),
+                "{n} distinct names"
+            );
+            for name in &names {
+                assert!(!seen.insert(name), "{name} again, among {n}");
+            }
+        }
+    }
+
+    #[test]
+    fn text_is_checked_as_utf8_with_an_ascii_fast_path() {
+        assert_eq!(utf8(b"plain_ascii"), Ok("plain_ascii"));
+        assert_eq!(utf8("caf\u{e9}".as_bytes()), Ok("caf\u{e9}"));
+        assert_eq!(utf8(b"ab\xffcd").unwrap_err().valid_up_to(), 2);
+        assert_eq!(utf8(b""), Ok(""));
     }
 
     #[test]

@@ -452,7 +452,7 @@ fn type_names(descriptor: &'static abi::PluginDescriptor) -> Vec<Option<&'static
                 }
                 std::slice::from_raw_parts(ptr, len)
             };
-            std::str::from_utf8(bytes).ok()
+            crate::abi::utf8(bytes).ok()
         })
         .collect()
 }

@@ -75,7 +75,9 @@ fn map_file(
 
     use libloading::os::unix::Library;
 
-    type Images = Mutex<HashMap<(u64, u64), &'static Library>>;
+    // Keyed by device and inode (numbers the kernel chose): an unkeyed hash, so that the first
+    // open of a process seeds no hasher.
+    type Images = Mutex<HashMap<(u64, u64), &'static Library, rustc_hash::FxBuildHasher>>;
     static IMAGES: OnceLock<Images> = OnceLock::new();
     static PROC_FD: OnceLock<bool> = OnceLock::new();
 
