@@ -24,7 +24,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use criterion::Criterion;
-use plugspec::fingerprint::{self, Fingerprint, HostConfig, Package, PackageRecord};
+use plugspec::fingerprint::{self, Fingerprint, HostConfig, Package};
 use plugspec::{Loader, Plugin, ReferenceLoader};
 use rustc_hash::FxHashMap;
 
@@ -225,6 +225,20 @@ impl Table {
         });
     }
 
+    /// Measures `ours` against `baseline` ([`interleaved`]) and adds the row, in nanoseconds per
+    /// call.
+    fn race(
+        &mut self,
+        rounds: usize,
+        what: &str,
+        ours: &mut dyn FnMut(),
+        baseline_name: &str,
+        baseline: &mut dyn FnMut(),
+    ) {
+        let (a, b) = interleaved(rounds, ours, baseline);
+        self.add(what, a, baseline_name, b, "ns");
+    }
+
     fn print(&self) {
         println!();
         println!("| row | plugspec | baseline (same run, interleaved) | ratio |");
@@ -277,6 +291,26 @@ fn calibrate(f: &mut dyn FnMut()) -> u64 {
     }
 }
 
+/// The medians of `rounds` alternating measurements of `ours` and of `baseline`: the order flips
+/// every round, so that neither side always runs second.
+fn alternate(
+    rounds: usize,
+    ours: &mut dyn FnMut() -> f64,
+    baseline: &mut dyn FnMut() -> f64,
+) -> (f64, f64) {
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    for round in 0..rounds {
+        if round % 2 == 0 {
+            a.push(ours());
+            b.push(baseline());
+        } else {
+            b.push(baseline());
+            a.push(ours());
+        }
+    }
+    (median(a), median(b))
+}
+
 /// Nanoseconds per call of `ours` and of `baseline`: medians over `rounds` alternating rounds of
 /// equal batches.
 fn interleaved(rounds: usize, ours: &mut dyn FnMut(), baseline: &mut dyn FnMut()) -> (f64, f64) {
@@ -288,17 +322,7 @@ fn interleaved(rounds: usize, ours: &mut dyn FnMut(), baseline: &mut dyn FnMut()
         }
         start.elapsed().as_nanos() as f64 / batch as f64
     };
-    let (mut a, mut b) = (Vec::new(), Vec::new());
-    for round in 0..rounds {
-        if round % 2 == 0 {
-            a.push(time(ours));
-            b.push(time(baseline));
-        } else {
-            b.push(time(baseline));
-            a.push(time(ours));
-        }
-    }
-    (median(a), median(b))
+    alternate(rounds, &mut || time(ours), &mut || time(baseline))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -345,24 +369,17 @@ fn first_opens(plugins: &[Generated], rounds: usize, table: &mut Table) {
         // One unmeasured pair warms the page cache.
         time_child("plugspec", &p.path);
         time_child("raw", &p.path);
-        let (mut ours, mut raw) = (Vec::new(), Vec::new());
-        for round in 0..rounds {
-            if round % 2 == 0 {
-                ours.push(time_child("plugspec", &p.path));
-                raw.push(time_child("raw", &p.path));
-            } else {
-                raw.push(time_child("raw", &p.path));
-                ours.push(time_child("plugspec", &p.path));
-            }
-        }
+        let (ours, raw) = alternate(rounds, &mut || time_child("plugspec", &p.path), &mut || {
+            time_child("raw", &p.path)
+        });
         table.add(
             &format!(
                 "first open, fresh process, {} exports",
                 thousands(p.exports)
             ),
-            median(ours),
+            ours,
             "libloading `Library::new`",
-            median(raw),
+            raw,
             "ns",
         );
     }
@@ -418,21 +435,16 @@ fn in_process(loaded: &Loaded<'_>, rounds: usize, table: &mut Table) {
     let (_, small, _) = &loaded.plugins[0];
     let path = small.path();
     let loader = &loaded.loader;
-    let (a, b) = interleaved(
+    table.race(
         rounds,
+        "cached open (already loaded)",
         &mut || {
             black_box(loader.open(black_box(path)).unwrap());
         },
+        "`std::fs::canonicalize`",
         &mut || {
             black_box(std::fs::canonicalize(black_box(path)).unwrap());
         },
-    );
-    table.add(
-        "cached open (already loaded)",
-        a,
-        "`std::fs::canonicalize`",
-        b,
-        "ns",
     );
 
     for (g, plugin, raw) in &loaded.plugins {
@@ -448,29 +460,26 @@ fn in_process(loaded: &Loaded<'_>, rounds: usize, table: &mut Table) {
             .map(|i| g.names[(i * 7919) % g.names.len()].as_str())
             .collect();
         let (mut p, mut m) = (cycle(&probe), cycle(&probe));
-        let (a, b) = interleaved(
+        table.race(
             rounds,
+            &format!("lookup hit, {size} exports"),
             &mut || {
                 black_box(plugin.lookup(black_box(p())).unwrap());
             },
+            "`FxHashMap` hit, same names",
             &mut || {
                 black_box(map.get(black_box(m())).unwrap());
             },
         );
-        table.add(
-            &format!("lookup hit, {size} exports"),
-            a,
-            "`FxHashMap` hit, same names",
-            b,
-            "ns",
-        );
         let c_names: Vec<CString> = probe.iter().map(|n| CString::new(*n).unwrap()).collect();
         let (mut p, mut d) = (cycle(&probe), cycle(&c_names));
-        let (a, b) = interleaved(
+        table.race(
             rounds,
+            &format!("lookup hit, {size} exports"),
             &mut || {
                 black_box(plugin.lookup(black_box(p())).unwrap());
             },
+            "`dlsym` hit",
             &mut || {
                 // SAFETY: the address is only passed to black_box, never called.
                 black_box(
@@ -478,41 +487,31 @@ fn in_process(loaded: &Loaded<'_>, rounds: usize, table: &mut Table) {
                 );
             },
         );
-        table.add(
-            &format!("lookup hit, {size} exports"),
-            a,
-            "`dlsym` hit",
-            b,
-            "ns",
-        );
         let misses: Vec<String> = (0..64).map(|i| format!("missing_{i}")).collect();
         let c_misses: Vec<CString> = misses
             .iter()
             .map(|n| CString::new(n.as_str()).unwrap())
             .collect();
         let (mut p, mut m) = (cycle(&misses), cycle(&misses));
-        let (a, b) = interleaved(
+        table.race(
             rounds,
+            &format!("lookup miss (`get`, no error), {size} exports"),
             &mut || {
                 black_box(plugin.get(black_box(p())));
             },
+            "`FxHashMap` miss",
             &mut || {
                 black_box(map.get(black_box(m().as_str())));
             },
         );
-        table.add(
-            &format!("lookup miss (`get`, no error), {size} exports"),
-            a,
-            "`FxHashMap` miss",
-            b,
-            "ns",
-        );
         let (mut p, mut d) = (cycle(&misses), cycle(&c_misses));
-        let (a, b) = interleaved(
+        table.race(
             rounds,
+            &format!("lookup miss (`lookup`, typed error), {size} exports"),
             &mut || {
                 black_box(plugin.lookup(black_box(p())).unwrap_err());
             },
+            "`dlsym` miss",
             &mut || {
                 // SAFETY: a missing symbol: only the error is used.
                 black_box(
@@ -520,13 +519,6 @@ fn in_process(loaded: &Loaded<'_>, rounds: usize, table: &mut Table) {
                         .unwrap_err(),
                 );
             },
-        );
-        table.add(
-            &format!("lookup miss (`lookup`, typed error), {size} exports"),
-            a,
-            "`dlsym` miss",
-            b,
-            "ns",
         );
     }
 
@@ -538,38 +530,28 @@ fn in_process(loaded: &Loaded<'_>, rounds: usize, table: &mut Table) {
         add as usize, raw_add as usize,
         "plugspec's function is dlsym's address"
     );
-    let (a, b) = interleaved(
+    table.race(
         rounds,
+        "call through a looked-up function",
         &mut || {
             black_box(add(black_box(2), black_box(3)));
         },
+        "the same function through `dlsym`'s pointer",
         &mut || {
             black_box(raw_add(black_box(2), black_box(3)));
         },
     );
-    table.add(
-        "call through a looked-up function",
-        a,
-        "the same function through `dlsym`'s pointer",
-        b,
-        "ns",
-    );
     let host: extern "C" fn(i32, i32) -> i32 = black_box(host_add);
-    let (a, b) = interleaved(
+    table.race(
         rounds,
+        "call through a looked-up function",
         &mut || {
             black_box(add(black_box(2), black_box(3)));
         },
+        "host `extern \"C\"` fn pointer",
         &mut || {
             black_box(host(black_box(2), black_box(3)));
         },
-    );
-    table.add(
-        "call through a looked-up function",
-        a,
-        "host `extern \"C\"` fn pointer",
-        b,
-        "ns",
     );
 }
 
@@ -587,31 +569,23 @@ fn fingerprint_pair(n: usize) -> (HostConfig, Fingerprint<'static>) {
             hash: leak(format!("{:016x}", i * 0x9e37_79b9)),
         });
     }
-    let plugin = Fingerprint {
-        build: host.build,
-        packages: host
-            .packages
-            .iter()
-            .map(|p| PackageRecord {
-                name: p.name,
-                version: p.version,
-                hash: p.hash,
-            })
-            .collect(),
-        api_version: None,
-        build_id: None,
-    };
+    let plugin = Fingerprint::of_host(&host);
     (host, plugin)
 }
 
 fn fingerprints(rounds: usize, table: &mut Table) {
     for n in [0, 10, 100, 1_000] {
         let (host, plugin) = fingerprint_pair(n);
-        let (a, b) = interleaved(
+        table.race(
             rounds,
+            &format!(
+                "fingerprint compare, equal, {} shared packages",
+                thousands(n)
+            ),
             &mut || {
                 assert!(fingerprint::compare(black_box(&plugin), black_box(&host)).is_empty());
             },
+            "plain equality of the same records",
             &mut || {
                 let (p, h) = (black_box(&plugin), black_box(&host));
                 let same = p.build == h.build
@@ -622,16 +596,6 @@ fn fingerprints(rounds: usize, table: &mut Table) {
                         .all(|(p, h)| (p.name, p.version, p.hash) == (h.name, h.version, h.hash));
                 assert!(same);
             },
-        );
-        table.add(
-            &format!(
-                "fingerprint compare, equal, {} shared packages",
-                thousands(n)
-            ),
-            a,
-            "plain equality of the same records",
-            b,
-            "ns",
         );
     }
 }

@@ -95,6 +95,28 @@ pub struct Fingerprint<'a> {
     pub build_id: Option<&'a str>,
 }
 
+impl Fingerprint<'static> {
+    /// The fingerprint of a plugin built exactly as `host` was: its build and every package it
+    /// shares, in its order, declaring no API version and no build ID. [`compare`] finds no
+    /// difference between the two unless the host requires an API version or pins a build ID.
+    pub fn of_host(host: &HostConfig) -> Fingerprint<'static> {
+        Fingerprint {
+            build: host.build,
+            packages: host
+                .packages
+                .iter()
+                .map(|p| PackageRecord {
+                    name: p.name,
+                    version: p.version,
+                    hash: p.hash,
+                })
+                .collect(),
+            api_version: None,
+            build_id: None,
+        }
+    }
+}
+
 /// What a host is: its own build, the shared packages it was built with, and what it requires.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HostConfig {
@@ -388,27 +410,10 @@ pub fn compare(plugin: &Fingerprint<'_>, host: &HostConfig) -> Vec<Difference> {
 mod tests {
     use super::*;
 
-    fn plugin_like(host: &HostConfig) -> Fingerprint<'static> {
-        Fingerprint {
-            build: host.build,
-            packages: host
-                .packages
-                .iter()
-                .map(|p| PackageRecord {
-                    name: p.name,
-                    version: p.version,
-                    hash: p.hash,
-                })
-                .collect(),
-            api_version: None,
-            build_id: None,
-        }
-    }
-
     #[test]
     fn the_same_build_is_compatible() {
         let host = HostConfig::new();
-        assert!(compare(&plugin_like(&host), &host).is_empty());
+        assert!(compare(&Fingerprint::of_host(&host), &host).is_empty());
         assert_eq!(host.packages[0].name, "plugspec");
     }
 
@@ -429,7 +434,7 @@ mod tests {
             .shared(other)
             .require_api_version(2)
             .pin_build_id("b1");
-        let mut plugin = plugin_like(&host);
+        let mut plugin = Fingerprint::of_host(&host);
         plugin.build.rustc_version = "1.94.0";
         plugin.build.panic = "abort";
         plugin.packages[1].hash = "cccc";
@@ -485,7 +490,7 @@ mod tests {
         let host = HostConfig::new().shared(record(
             "features=[] debug_assertions=on panic=unwind cfg=[] src=00ff",
         ));
-        let mut plugin = plugin_like(&host);
+        let mut plugin = Fingerprint::of_host(&host);
         plugin.packages[1].hash =
             "features=[wide] debug_assertions=off panic=unwind cfg=[] src=00ff";
         let diffs = compare(&plugin, &host);
@@ -518,7 +523,7 @@ mod tests {
             hash: "src=02",
         };
         let host = HostConfig::new().shared(a).shared(b);
-        let mut plugin = plugin_like(&host);
+        let mut plugin = Fingerprint::of_host(&host);
         plugin.packages.swap(1, 2);
         assert!(compare(&plugin, &host).is_empty());
         plugin.packages[1].hash = "src=03";
@@ -546,7 +551,7 @@ mod tests {
             version: "1.0.0",
             hash: "00ff",
         });
-        let mut plugin = plugin_like(&host);
+        let mut plugin = Fingerprint::of_host(&host);
         plugin.packages[1].hash =
             "features=[wide] debug_assertions=off panic=abort cfg=[x] src=00ff";
         assert!(compare(&plugin, &host).is_empty());
@@ -560,7 +565,7 @@ mod tests {
             version: "1.0.0",
             hash: "features=[] src=00ff",
         });
-        let mut plugin = plugin_like(&host);
+        let mut plugin = Fingerprint::of_host(&host);
         plugin.packages[1].hash = "src=00ff";
         let diffs = compare(&plugin, &host);
         assert_eq!(diffs.len(), 1);
@@ -577,7 +582,7 @@ mod tests {
             version: "1.0.0",
             hash: "0",
         });
-        let plugin = plugin_like(&HostConfig::new());
+        let plugin = Fingerprint::of_host(&HostConfig::new());
         assert!(compare(&plugin, &host).is_empty());
     }
 }

@@ -10,7 +10,7 @@
 use std::time::Duration;
 
 use plugspec::abi;
-use plugspec::fingerprint::{self, Fingerprint, HostConfig, Package, PackageRecord};
+use plugspec::fingerprint::{self, Fingerprint, HostConfig, Package};
 
 /// A valid version-1 manifest with `n` function exports, written byte by byte from the layout
 /// SPEC.md documents.
@@ -122,22 +122,8 @@ fn reversed_fingerprints(n: usize) -> (HostConfig, Fingerprint<'static>) {
             hash: leak(format!("src={i:016x}")),
         }
     }));
-    let mut packages: Vec<_> = host
-        .packages
-        .iter()
-        .map(|p| PackageRecord {
-            name: p.name,
-            version: p.version,
-            hash: p.hash,
-        })
-        .collect();
-    packages.reverse();
-    let plugin = Fingerprint {
-        build: host.build,
-        packages,
-        api_version: None,
-        build_id: None,
-    };
+    let mut plugin = Fingerprint::of_host(&host);
+    plugin.packages.reverse();
     (host, plugin)
 }
 

@@ -9,7 +9,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::sync::OnceLock;
 
-use plugspec::fingerprint::{self, Fingerprint, PackageRecord};
+use plugspec::fingerprint::{self, Fingerprint};
 use plugspec::{ErrorKind, HostConfig, Loader, Package, Plugin, ReferenceLoader};
 
 mod support;
@@ -187,20 +187,7 @@ fn fingerprints(n: usize) -> (HostConfig, Fingerprint<'static>) {
             )),
         });
     }
-    let plugin = Fingerprint {
-        build: host.build,
-        packages: host
-            .packages
-            .iter()
-            .map(|p| PackageRecord {
-                name: p.name,
-                version: p.version,
-                hash: p.hash,
-            })
-            .collect(),
-        api_version: None,
-        build_id: None,
-    };
+    let plugin = Fingerprint::of_host(&host);
     (host, plugin)
 }
 
