@@ -49,7 +49,8 @@ pub fn judge(case: &Case, run: &ChildRun) -> Result<(), String> {
                 label(i, step)
             ));
         }
-        check_step(step, o, run).map_err(|m| format!("{}: {m}", label(i, step)))?;
+        check_step(&step.expect, o, path_as_given(i, run))
+            .map_err(|m| format!("{}: {m}", label(i, step)))?;
     }
     if let Some(p) = &run.problem {
         return Err(with_stderr(format!("after the last step: {p}"), run));
@@ -90,24 +91,21 @@ fn got(o: &Observation) -> String {
     }
 }
 
-fn path_as_given(op: &Op, run: &ChildRun) -> String {
-    let fixture_path = |name: &str| run.fixtures.get(name).cloned().unwrap_or_default();
-    match op.resolved(&run.case_dir, &fixture_path) {
-        Op::Open { path, .. } | Op::OpenConcurrent { path, .. } => path.unwrap_or_default(),
-        Op::Inspect { path } => path,
-        Op::Discover { dir, .. } => dir,
-        _ => String::new(),
+/// The path step `i` gave the loader, as the child received it (`$PATH` in a message).
+fn path_as_given(i: usize, run: &ChildRun) -> &str {
+    match run.sent.get(i) {
+        Some(Op::Open { path, .. } | Op::OpenConcurrent { path, .. }) => {
+            path.as_deref().unwrap_or_default()
+        }
+        Some(Op::Inspect { path }) => path,
+        Some(Op::Discover { dir, .. }) => dir,
+        _ => "",
     }
 }
 
 /// The error a fallible step ended with, against the rest of its [`Ending`] (its kind is
 /// already the expected one).
-fn check_error(
-    step: &Step,
-    want: &Ending<'_>,
-    e: &ObservedError,
-    run: &ChildRun,
-) -> Result<(), String> {
+fn check_error(want: &Ending<'_>, e: &ObservedError, given: &str) -> Result<(), String> {
     if let Some(p) = want.previous_failure
         && p != e.previous_failure
     {
@@ -130,9 +128,8 @@ fn check_error(
             e.differences
         ));
     }
-    let given = path_as_given(&step.op, run);
     if let Some(prefix) = want.message_starts_with {
-        let prefix = prefix.replace("$PATH", &given);
+        let prefix = prefix.replace("$PATH", given);
         if !e.message.starts_with(&prefix) {
             return Err(format!(
                 "expected the message to start with {prefix:?}, got {:?}",
@@ -141,7 +138,7 @@ fn check_error(
         }
     }
     if let Some(suffix) = want.message_ends_with {
-        let suffix = suffix.replace("$PATH", &given);
+        let suffix = suffix.replace("$PATH", given);
         if !e.message.ends_with(&suffix) {
             return Err(format!(
                 "expected the message to end with {suffix:?}, got {:?}",
@@ -153,12 +150,12 @@ fn check_error(
 }
 
 /// One step: how it ended (for a fallible operation), then what its expectation type says,
-/// one type at a time.
-fn check_step(step: &Step, seen: &Observation, run: &ChildRun) -> Result<(), String> {
-    if let Some(want) = step.expect.ending() {
-        check_ending(step, &want, seen, run)?;
+/// one type at a time. `given` is the path the step gave the loader (`$PATH`).
+fn check_step(expect: &Expect, seen: &Observation, given: &str) -> Result<(), String> {
+    if let Some(want) = expect.ending() {
+        check_ending(&want, seen, given)?;
     }
-    match &step.expect {
+    match expect {
         Expect::Open(want) => check_plugin(&want.same_as, &want.differs_from, &want.identity, seen),
         Expect::OpenConcurrent(want) => {
             check_threads(
@@ -211,12 +208,7 @@ fn check_step(step: &Step, seen: &Observation, run: &ChildRun) -> Result<(), Str
 
 /// A fallible step's duration and outcome: success, or the expected error kind (any other
 /// error never counts), then that error's details.
-fn check_ending(
-    step: &Step,
-    want: &Ending<'_>,
-    seen: &Observation,
-    run: &ChildRun,
-) -> Result<(), String> {
+fn check_ending(want: &Ending<'_>, seen: &Observation, given: &str) -> Result<(), String> {
     if let Some(limit) = want.max_ms
         && seen.duration_us > limit.saturating_mul(1000)
     {
@@ -227,7 +219,7 @@ fn check_ending(
         ));
     }
     match (want.error, &seen.error) {
-        (Some(kind), Some(e)) if kind == e.kind => check_error(step, want, e, run),
+        (Some(kind), Some(e)) if kind == e.kind => check_error(want, e, given),
         (Some(kind), _) => Err(format!("expected error {kind}, got {}", got(seen))),
         (None, Some(e)) => Err(format!(
             "expected success, got error {}: {}",

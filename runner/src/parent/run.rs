@@ -50,6 +50,9 @@ pub struct ChildRun {
     pub case_dir: PathBuf,
     /// The case's fixture copies, by fixture name.
     pub fixtures: BTreeMap<String, PathBuf>,
+    /// The operations as the child received them: fixtures, `$CASE_DIR`, `$DLL` and
+    /// `$FIXTURE(…)` resolved (so their paths are the paths as given to the loader).
+    pub sent: Vec<Op>,
     /// The loader the child reported in its hello.
     pub loader: Option<String>,
     /// The whole hello.
@@ -254,6 +257,11 @@ pub fn run_child(
             .cloned()
             .unwrap_or_else(|| PathBuf::from(format!("<unknown fixture {name}>")))
     };
+    run.sent = case
+        .steps
+        .iter()
+        .map(|s| kit_names(s.op.resolved(case_dir, &fixture_path), kit))
+        .collect();
     let request = Request::Run {
         protocol: PROTOCOL_VERSION,
         case: case.id.clone(),
@@ -264,11 +272,7 @@ pub fn run_child(
             host.shared.splice(0..0, kit.shared().cloned());
             host
         },
-        steps: case
-            .steps
-            .iter()
-            .map(|s| kit_names(s.op.resolved(case_dir, &fixture_path), kit))
-            .collect(),
+        steps: run.sent.clone(),
     };
     let line = match serde_json::to_string(&request) {
         Ok(l) => l,
