@@ -214,11 +214,13 @@ impl ReferenceLoader {
         let facts = read::read_file(given, canonical, &file)?;
         let bytes = &facts.bytes;
         let manifest = decode(given, bytes)?;
+        // VER-2, VER-3: every differing item refuses the plugin, before any of its code runs.
         let differences = fingerprint::compare(&manifest.fingerprint, &self.host);
         if !differences.is_empty() && !self.faults.skip_fingerprint() {
             return Err(Error::version_mismatch(given, differences));
         }
         file::check_machine(given, canonical, &facts)?;
+        // OPEN-3: an identity loads once; another file with a loaded identity is already_loaded.
         if !self.faults.skip_identity()
             && let Err(owner) = cache::reserve_identity(manifest.identity, canonical)
         {
