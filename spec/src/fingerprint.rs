@@ -128,6 +128,11 @@ pub struct HostConfig {
     pub api_version: Option<u32>,
     /// If set, every plugin must declare exactly this build ID (rule VER, MAY; Go Q19).
     pub build_id: Option<String>,
+    /// If set, `open` refuses a plugin file, or a directory on its resolved path, that is
+    /// writable by group or others or owned by someone other than root or this process's
+    /// effective user (rule OPEN-11, MAY; off by default). See
+    /// [`HostConfig::require_safe_permissions`].
+    pub safe_permissions: bool,
 }
 
 impl Default for HostConfig {
@@ -144,6 +149,7 @@ impl HostConfig {
             packages: vec![PLUGSPEC_PACKAGE],
             api_version: None,
             build_id: None,
+            safe_permissions: false,
         }
     }
 
@@ -158,6 +164,26 @@ impl HostConfig {
     /// Requires every plugin to declare this API version.
     pub fn require_api_version(mut self, version: u32) -> HostConfig {
         self.api_version = Some(version);
+        self
+    }
+
+    /// Requires safe permissions of every plugin file and of every directory on its resolved
+    /// path, as ssh's `StrictModes` does (rule OPEN-11): `open` refuses, with
+    /// [`ErrorKind::Io`](crate::ErrorKind::Io) naming the offending path, a file or directory
+    /// that is writable by its group or by others (a sticky directory such as `/tmp` included)
+    /// or owned by someone other than root or this process's effective user. The refusal is not
+    /// cached: once the permissions are fixed, the next `open` looks again. Unix only; on other
+    /// platforms every `open` under this requirement fails with `Io`.
+    ///
+    /// ```
+    /// use plugspec::HostConfig;
+    ///
+    /// let host = HostConfig::new().require_safe_permissions();
+    /// assert!(host.safe_permissions);
+    /// assert!(!HostConfig::new().safe_permissions);
+    /// ```
+    pub fn require_safe_permissions(mut self) -> HostConfig {
+        self.safe_permissions = true;
         self
     }
 

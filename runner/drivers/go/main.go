@@ -29,6 +29,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/user"
 	"path/filepath"
 	"plugin"
 	"reflect"
@@ -81,6 +82,7 @@ type op struct {
 	Section       *string         `json:"section"`
 	SectionHeader *string         `json:"section_header"`
 	Mode          string          `json:"mode"`
+	User          string          `json:"user"`
 	Ms            int64           `json:"ms"`
 }
 
@@ -680,6 +682,17 @@ func (s *state) fileOp(o op) error {
 			return fmt.Errorf("chmod %s: bad mode %q", *o.Path, o.Mode)
 		}
 		return wrap("chmod "+*o.Path, os.Chmod(*o.Path, os.FileMode(m)))
+	case "chown":
+		u, err := user.Lookup(o.User)
+		if err != nil {
+			return fmt.Errorf("chown %s: %v", *o.Path, err)
+		}
+		uid, errU := strconv.Atoi(u.Uid)
+		gid, errG := strconv.Atoi(u.Gid)
+		if errU != nil || errG != nil {
+			return fmt.Errorf("chown %s: user %s has no numeric uid and gid", *o.Path, o.User)
+		}
+		return wrap("chown "+*o.Path, os.Lchown(*o.Path, uid, gid))
 	case "truncate":
 		base, err := baseOffset(*o.Path, o.Section, o.SectionHeader)
 		if err != nil {

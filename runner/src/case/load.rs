@@ -22,7 +22,7 @@ pub(crate) struct RawCase {
     /// an OS family (`linux`, `macos`, `freebsd`, `windows`) or a target triple.
     #[serde(default)]
     platforms: Vec<String>,
-    /// Capabilities the test binary or driver must have (`alloc_count`, `unprivileged`).
+    /// Capabilities the test binary or driver must have (`alloc_count`, `unprivileged`, `root`).
     #[serde(default)]
     requires: Vec<String>,
     /// Run the case this many times, each in a fresh child; every run must pass (default 1).
@@ -165,6 +165,14 @@ pub fn parse_case(
         steps.push(Step { op, expect });
     }
     let fixtures = check_steps(&steps, catalog).map_err(err)?;
+    if steps.iter().any(|s| matches!(s.op, Op::Chown { .. }))
+        && !raw.requires.iter().any(|r| r == "root")
+    {
+        return Err(err(
+            "`chown` needs `requires = [\"root\"]` (only root may give a file to another user)"
+                .into(),
+        ));
+    }
     Ok(Case {
         id: raw.id,
         slug,

@@ -101,13 +101,14 @@ pub fn prefix_of(area: &str) -> Option<&'static str> {
 
 /// Capabilities a case may require of the test binary (`requires = [...]`).
 /// `unprivileged`: the child does not run as root (root ignores permission bits); a runner that
-/// is root starts the child as `nobody` for such a case.
-pub const CAPABILITIES: [&str; 2] = ["alloc_count", "unprivileged"];
+/// is root starts the child as `nobody` for such a case. `root`: the runner and the child run as
+/// root (only root may `chown` a file to another user); elsewhere such a case is ignored.
+pub const CAPABILITIES: [&str; 3] = ["alloc_count", "unprivileged", "root"];
 
 /// What a driver can do, as its `hello` announces it. A case needs some of them
 /// ([`Case::needs`]); a case whose needs the driver lacks is reported as *not
 /// applicable* for that driver, never run and never a pass.
-pub const DRIVER_CAPABILITIES: [(&str, &str); 15] = [
+pub const DRIVER_CAPABILITIES: [(&str, &str); 16] = [
     ("open", "open and open_concurrent: the loader's open"),
     ("lookup", "lookup by name, untyped"),
     (
@@ -144,6 +145,10 @@ pub const DRIVER_CAPABILITIES: [(&str, &str); 15] = [
     (
         "host_context",
         "a host configuration: required API version, pinned build ID, shared packages",
+    ),
+    (
+        "safe_permissions",
+        "a host that requires safe permissions of plugin files and their directories (OPEN-11)",
     ),
     ("discovery", "plugspec's discovery of a plugin directory"),
     ("alloc_count", "count the allocations a lookup makes"),
@@ -264,6 +269,9 @@ impl Case {
         if self.host != HostSpec::default() {
             needs.insert("host_context");
         }
+        if self.host.safe_permissions {
+            needs.insert("safe_permissions");
+        }
         for r in &self.requires {
             if let Some((c, _)) = DRIVER_CAPABILITIES.iter().find(|(c, _)| c == r) {
                 needs.insert(c);
@@ -273,7 +281,7 @@ impl Case {
     }
 }
 
-/// What the host requires of plugins in this case (rules VER-9, VER-10).
+/// What the host requires of plugins in this case (rules VER-9, VER-10, OPEN-11).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HostSpec {
@@ -286,6 +294,14 @@ pub struct HostSpec {
     /// Further shared packages the host declares (besides `plugspec` and `fixture-common`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub shared: Vec<PackageSpec>,
+    /// The host requires safe permissions of every plugin file and of every directory on its
+    /// resolved path (`HostConfig::require_safe_permissions`, OPEN-11).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub safe_permissions: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// A shared package as a case declares it for the host.

@@ -200,6 +200,14 @@ pub enum Op {
         /// Octal mode.
         mode: String,
     },
+    /// Gives a file to another user, by name (such as `nobody`): that user's uid and primary
+    /// group, without following a symlink. Only root may: a case using it requires `root`.
+    Chown {
+        /// The path.
+        path: String,
+        /// The user's name.
+        user: String,
+    },
     /// Sets an environment variable in the child (only before the first loader operation).
     Env {
         /// Name.
@@ -283,6 +291,7 @@ impl Op {
             Op::Mkfifo { .. } => "mkfifo",
             Op::Mksocket { .. } => "mksocket",
             Op::Chmod { .. } => "chmod",
+            Op::Chown { .. } => "chown",
             Op::Truncate { .. } => "truncate",
             Op::Patch { .. } => "patch",
             Op::AlterManifest { .. } => "alter_manifest",
@@ -334,6 +343,7 @@ impl Op {
             | Op::Mkfifo { path }
             | Op::Mksocket { path }
             | Op::Chmod { path, .. }
+            | Op::Chown { path, .. }
             | Op::Truncate { path, .. }
             | Op::Patch { path, .. }
             | Op::AlterManifest { path, .. }

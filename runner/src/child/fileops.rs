@@ -1,5 +1,5 @@
 //! The file operations of a case (`copy`, `symlink`, `hardlink`, `delete`, `replace`,
-//! `write_text`, `mkdir`, `mkfifo`, `mksocket`, `chmod`, `truncate`, `patch`,
+//! `write_text`, `mkdir`, `mkfifo`, `mksocket`, `chmod`, `chown`, `truncate`, `patch`,
 //! `alter_manifest`), carried out by
 //! the child in the case directory (its working directory).
 //!
@@ -57,6 +57,7 @@ pub fn apply(op: &Op) -> Result<(), String> {
         Op::Mkfifo { path } => mkfifo(path),
         Op::Mksocket { path } => mksocket(path),
         Op::Chmod { path, mode } => chmod(path, mode),
+        Op::Chown { path, user } => chown(path, user),
         Op::Truncate {
             path,
             len,
@@ -314,6 +315,23 @@ fn chmod(path: &str, mode: &str) -> Result<(), String> {
     let mode = u32::from_str_radix(mode, 8).map_err(|e| format!("chmod {path}: {e}"))?;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
         .map_err(|e| format!("chmod {path}: {e}"))
+}
+
+#[cfg(unix)]
+fn chown(path: &str, user: &str) -> Result<(), String> {
+    let name = std::ffi::CString::new(user).map_err(|e| format!("chown {path}: {e}"))?;
+    // SAFETY: `name` is NUL-terminated; the record (or null) is read at once, on the child's
+    // only thread that asks for passwd entries.
+    let (uid, gid) = unsafe { libc::getpwnam(name.as_ptr()).as_ref() }
+        .map(|pw| (pw.pw_uid, pw.pw_gid))
+        .ok_or_else(|| format!("chown {path}: no user {user:?}"))?;
+    std::os::unix::fs::lchown(path, Some(uid), Some(gid))
+        .map_err(|e| format!("chown {path} to {user} ({uid}:{gid}): {e}"))
+}
+
+#[cfg(not(unix))]
+fn chown(path: &str, _: &str) -> Result<(), String> {
+    Err(format!("chown {path}: needs a Unix platform"))
 }
 
 #[cfg(not(unix))]

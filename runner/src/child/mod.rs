@@ -52,6 +52,9 @@ pub fn host_config(host: &HostSpec) -> HostConfig {
     if let Some(b) = &host.build_id {
         config = config.pin_build_id(b.clone());
     }
+    if host.safe_permissions {
+        config = config.require_safe_permissions();
+    }
     for p in &host.shared {
         let leak = |s: &str| -> &'static str { Box::leak(s.to_string().into_boxed_str()) };
         config = config.shared(plugspec::Package {

@@ -451,6 +451,9 @@ impl<L: Loader> Harness<L> {
                 &context.driver.program,
             )
         });
+        let root_problem = run::root_problem();
+        let safe_permissions_problem =
+            run::safe_permissions_problem(&run::scratch_root(context.registry.root()));
         let only_rules = self.only_rules;
         let mut cases: Vec<&Case> = context
             .suite
@@ -484,6 +487,21 @@ impl<L: Loader> Harness<L> {
                             .iter()
                             .any(|r| r == "unprivileged")
                             .then_some(unprivileged_problem.as_ref())
+                            .flatten()
+                            .cloned()
+                    })
+                    .or_else(|| {
+                        case.requires
+                            .iter()
+                            .any(|r| r == "root")
+                            .then_some(root_problem.as_ref())
+                            .flatten()
+                            .cloned()
+                    })
+                    .or_else(|| {
+                        case.host
+                            .safe_permissions
+                            .then_some(safe_permissions_problem.as_ref())
                             .flatten()
                             .cloned()
                     })

@@ -85,6 +85,13 @@ pub fn prepare(
         let _ = std::fs::remove_dir_all(&dir);
     }
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    // Whatever the umask: writable by the runner alone, as a host requiring safe permissions
+    // (OPEN-11) wants every directory above a plugin (`scratch`, `<pid>`, the case's own).
+    #[cfg(unix)]
+    for d in dir.ancestors().take(3) {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755));
+    }
     // The canonical form, so that paths the loader resolves match paths the case writes.
     let dir = std::fs::canonicalize(&dir).unwrap_or(dir);
     let fixtures = registry.copy_into(&case.fixtures, &dir)?;
@@ -122,6 +129,52 @@ pub fn unprivileged_user() -> Option<(u32, u32)> {
 /// Unprivileged users never exist here.
 #[cfg(not(unix))]
 pub fn unprivileged_user() -> Option<(u32, u32)> {
+    None
+}
+
+/// Why a case that requires `root` cannot run here: the runner is not root. `None` when it is.
+#[cfg(unix)]
+pub fn root_problem() -> Option<String> {
+    // SAFETY: `geteuid` has no preconditions and cannot fail.
+    let euid = unsafe { libc::geteuid() };
+    (euid != 0).then(|| {
+        format!("needs root (only root may give a file to another user), and the runner runs as uid {euid}")
+    })
+}
+
+/// There is no root elsewhere.
+#[cfg(not(unix))]
+pub fn root_problem() -> Option<String> {
+    Some("needs root, and this platform has no Unix users".to_string())
+}
+
+/// Why a case whose host requires safe permissions (OPEN-11) cannot run from scratch
+/// directories under `scratch`: a directory above them that such a host refuses (writable by
+/// group or others, or owned by someone other than root or the runner's user), so that every
+/// plugin there would be refused for it. `None` when there is none.
+#[cfg(unix)]
+pub fn safe_permissions_problem(scratch: &Path) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    // SAFETY: `geteuid` has no preconditions and cannot fail.
+    let euid = unsafe { libc::geteuid() };
+    let existing = scratch
+        .ancestors()
+        .find_map(|d| std::fs::canonicalize(d).ok())?;
+    existing.ancestors().find_map(|dir| {
+        let meta = std::fs::metadata(dir).ok()?;
+        let (mode, uid) = (meta.mode() & 0o7777, meta.uid());
+        (mode & 0o022 != 0 || (uid != 0 && uid != euid)).then(|| {
+            format!(
+                "its host requires safe permissions, and {} above the scratch directories is not safe (mode {mode:04o}, owner uid {uid}): every plugin under it would be refused; put the target directory where only root or this user can write",
+                dir.display()
+            )
+        })
+    })
+}
+
+/// No permission policy is checked elsewhere.
+#[cfg(not(unix))]
+pub fn safe_permissions_problem(_: &Path) -> Option<String> {
     None
 }
 

@@ -100,6 +100,11 @@ pub const ZOO: &[(&str, Mutant, &str)] = &[
         Mutant::Fault(Fault::MapBeforeCheck),
         "INIT-9",
     ),
+    (
+        "skip-permissions",
+        Mutant::Fault(Fault::SkipPermissions),
+        "OPEN-11",
+    ),
     ("fresh-handle", Mutant::FreshHandle, "OPEN-2"),
     ("variable-copy", Mutant::VariableCopy, "LOOKUP-2"),
     (

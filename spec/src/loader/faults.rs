@@ -41,12 +41,15 @@ pub enum Fault {
     /// Maps the file before checking its manifest (breaks the SHOULD "a rejected file's
     /// constructors never run").
     MapBeforeCheck,
+    /// Skips the permission policy a host asked for (breaks "a host may require safe
+    /// permissions").
+    SkipPermissions,
 }
 
 #[cfg(feature = "faults")]
 impl Fault {
     /// Every fault.
-    pub const ALL: [Fault; 9] = [
+    pub const ALL: [Fault; 10] = [
         Fault::ReinitOnReopen,
         Fault::LazyInit,
         Fault::InitOnAnotherThread,
@@ -56,6 +59,7 @@ impl Fault {
         Fault::ForgetStickyFailures,
         Fault::NoLock,
         Fault::MapBeforeCheck,
+        Fault::SkipPermissions,
     ];
 }
 
@@ -102,6 +106,8 @@ hooks! {
     skip_identity => SkipIdentity;
     /// Map without `RTLD_NODELETE`.
     no_nodelete => NoNodelete;
+    /// Load whatever the permissions (OPEN-11 broken).
+    skip_permissions => SkipPermissions;
 }
 
 /// An init the loader still owes: with the `faults` feature, the entry run at the first lookup

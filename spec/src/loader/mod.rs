@@ -4,7 +4,9 @@
 //!
 //! 1. refuse on a platform that does not load plugins ([`crate::platform`]);
 //! 2. resolve the path (`resolve`), keeping the descriptor it was resolved through, and check
-//!    it is a regular file (`file`);
+//!    it is a regular file (`file`) — and, when the host requires it, that it and every
+//!    directory on its resolved path have safe permissions (`permissions`, OPEN-11; done in
+//!    step 4, on the file opened there);
 //! 3. claim the resolved path in the process-wide registry: return the cached plugin or sticky
 //!    failure, wait while another thread loads it, or report a recursive open (`cache`);
 //! 4. read the manifest from the file, without mapping it, and check ABI version and build
@@ -24,6 +26,7 @@ mod file;
 mod init;
 mod os;
 mod packages;
+mod permissions;
 /// Reading a plugin's manifest from its file ([`read_manifest`](crate::read_manifest)).
 pub mod read;
 mod resolve;
@@ -188,6 +191,9 @@ impl ReferenceLoader {
         let mut buffer = resolve::PathBuffer::new();
         let (canonical, held) = resolve::resolve_held(path, &mut buffer)?;
         let file = file::open_regular(path, &canonical, held.as_ref())?;
+        if self.host.safe_permissions {
+            permissions::check(path, &canonical, &file)?;
+        }
         let facts = read::read_file(path, &canonical, &file)?;
         let manifest = decode(path, &facts.bytes)?;
         let differences = fingerprint::compare(&manifest.fingerprint, &self.host);
@@ -208,6 +214,10 @@ impl ReferenceLoader {
         held: Option<&std::fs::File>,
     ) -> Result<LoadedPlugin, Error> {
         let file = file::open_regular(given, canonical, held)?;
+        // OPEN-11: judged on the open file, before anything is read from it or mapped.
+        if self.host.safe_permissions && !self.faults.skip_permissions() {
+            permissions::check(given, canonical, &file)?;
+        }
         if self.faults.map_before_check() {
             os::map(given, canonical, &file, true)?;
         }
