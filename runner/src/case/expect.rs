@@ -309,6 +309,7 @@ impl Expect {
             | Op::Patch { .. }
             | Op::AlterManifest { .. }
             | Op::Chmod { .. }
+            | Op::Chown { .. }
             | Op::Env { .. }
             | Op::Sleep { .. } => Expect::Nothing,
         }
