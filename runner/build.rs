@@ -107,4 +107,15 @@ fn main() {
     }
     code.push_str("];\n");
     std::fs::write(out_dir.join("suite.rs"), code).expect("OUT_DIR is writable");
+
+    // LOOKUP-9: the host defines `plugspec_host_value` (src/child/probes.rs), and fx-collide
+    // defines the same name. On Linux the binaries that run cases export it as a dynamic symbol,
+    // so that the name is in the process's global namespace when the plugin is mapped.
+    if std::env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("linux") {
+        for targets in ["bins", "tests"] {
+            println!(
+                "cargo:rustc-link-arg-{targets}=-Wl,--export-dynamic-symbol=plugspec_host_value"
+            );
+        }
+    }
 }

@@ -12,7 +12,8 @@ use std::process::Command;
 
 include!("fixture_cargo.rs");
 
-/// The cdylibs one cargo invocation produced, by library target name (`fx_basic`).
+/// The shared libraries (`cdylib`s, and Rust `dylib`s) one cargo invocation produced, by library
+/// target name (`fx_basic`).
 #[derive(Debug, Clone, Default)]
 pub struct Built {
     /// Library target name → artifact path (inside the build's target directory).
@@ -62,7 +63,11 @@ pub fn build_workspace_with_progress(
             Ok(escargot::format::Message::CompilerArtifact(artifact)) => {
                 progress(&artifact.target.name, artifact.fresh);
                 built.fresh &= artifact.fresh;
-                if artifact.target.kind.iter().any(|k| k == "cdylib")
+                if artifact
+                    .target
+                    .kind
+                    .iter()
+                    .any(|k| k == "cdylib" || k == "dylib")
                     && let Some(file) = artifact.filenames.iter().find(|p| {
                         p.extension() == Some(OsStr::new(std::env::consts::DLL_EXTENSION))
                     })

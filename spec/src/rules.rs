@@ -40,7 +40,7 @@ pub const SPEC_MD: &str = include_str!("../SPEC.md");
 
 /// The version of the specification. SPEC.md states the same version, and a test checks that
 /// the two agree.
-pub const SPEC_VERSION: &str = "2.1.0";
+pub const SPEC_VERSION: &str = "3.0.0";
 
 /// The rule areas, in the order SPEC.md presents them. A rule ID is `<AREA>-<n>`.
 pub const AREAS: [&str; 10] = [

@@ -61,11 +61,23 @@ fn mapped_images(_: &Path) -> Result<bool, String> {
     Err("this driver cannot list the process's mappings on this platform".into())
 }
 
+/// A name the host defines and fx-collide defines too (LOOKUP-9): the host's returns -1, the
+/// plugin's 17. On Linux the runner's binaries export it as a dynamic symbol (`build.rs`), as a
+/// host linked with `--export-dynamic` would, so that it is in the process's global namespace
+/// when the plugin is mapped; `lookup` through the plugin must still give the plugin's own.
+#[unsafe(no_mangle)]
+#[inline(never)]
+pub extern "C" fn plugspec_host_value() -> i32 {
+    -1
+}
+
 /// Whether `name` resolves in the global namespace (`dlsym(RTLD_DEFAULT, name)`): the host
 /// executable and every library mapped with `RTLD_GLOBAL`. A plugin's symbols must never be
 /// there (LOOKUP-6).
 #[cfg(unix)]
 pub(super) fn resolves_globally(name: &str) -> bool {
+    // Keeps the host's own `plugspec_host_value` linked in (and so exported, see build.rs).
+    std::hint::black_box(plugspec_host_value as extern "C" fn() -> i32);
     let Ok(c) = std::ffi::CString::new(name) else {
         return false;
     };

@@ -200,7 +200,7 @@ fn main() {
                     .push(outcome);
                 Ok(())
             })
-            .with_ignored_flag(!loads),
+            .with_ignored_flag(!loads || !mutants::breaks_here(name)),
         );
     }
     if !loads && !args.list {

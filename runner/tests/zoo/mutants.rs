@@ -64,6 +64,9 @@ pub enum Mutant {
     HostOnlyPackageDiffers,
     /// Remembers `io` failures, so a path that became readable still fails.
     CacheIoFailures,
+    /// Resolves a looked-up name in the process's global namespace first (where the host's
+    /// exported symbols are), and hands that out instead of the plugin's export.
+    HostNamesFirst,
 }
 
 /// Every mutant with its name and the rule it breaks.
@@ -177,7 +180,19 @@ pub const ZOO: &[(&str, Mutant, &str)] = &[
         "VER-4",
     ),
     ("cache-io-failures", Mutant::CacheIoFailures, "CACHE-2"),
+    (
+        "ignore-origin",
+        Mutant::Fault(Fault::IgnoreOrigin),
+        "OPEN-10",
+    ),
+    ("host-names-first", Mutant::HostNamesFirst, "LOOKUP-9"),
 ];
+
+/// Whether the mutant `name` breaks anything on this platform: `ignore-origin` changes how the
+/// Linux loader maps a plugin, and the host exports its colliding name only on Linux.
+pub fn breaks_here(name: &str) -> bool {
+    cfg!(target_os = "linux") || !matches!(name, "ignore-origin" | "host-names-first")
+}
 
 /// The reference loader, or the mutant named by [`MUTANT_ENV`].
 #[derive(Debug)]
@@ -215,6 +230,9 @@ impl Plugin for ZooPlugin {
             }
             (Some(Mutant::ExposeRawSymbols), Err(e)) if e.kind() == ErrorKind::SymbolNotFound => {
                 raw_symbol(self.inner.path(), self.identity(), name).ok_or(e)
+            }
+            (Some(Mutant::HostNamesFirst), Ok(symbol)) => {
+                Ok(host_symbol(&symbol).unwrap_or(symbol))
             }
             (_, result) => result,
         }
@@ -397,6 +415,38 @@ fn copy_of(symbol: Symbol) -> Symbol {
             copy.cast(),
         )
     }
+}
+
+/// The process's global definition of `symbol`'s name, described as `symbol` (the mutant's bug:
+/// the host's function handed out for the plugin's export); `None` where there is none.
+#[cfg(unix)]
+fn host_symbol(symbol: &Symbol) -> Option<Symbol> {
+    let name = std::ffi::CString::new(symbol.name()).ok()?;
+    // SAFETY: dlsym with RTLD_DEFAULT only searches the global namespace; the address is not
+    // dereferenced here.
+    let address = unsafe { libc::dlsym(libc::RTLD_DEFAULT, name.as_ptr()) };
+    if address.is_null() {
+        return None;
+    }
+    // SAFETY: this is the mutant's bug on purpose: the address is the host's definition of the
+    // name, described with the plugin's kind, type and layout (the runner's host defines its
+    // colliding name with the type the plugin declares).
+    Some(unsafe {
+        Symbol::new(
+            symbol.plugin_identity(),
+            symbol.name(),
+            symbol.kind(),
+            symbol.rust_type(),
+            symbol.size(),
+            symbol.align(),
+            address.cast(),
+        )
+    })
+}
+
+#[cfg(not(unix))]
+fn host_symbol(_: &Symbol) -> Option<Symbol> {
+    None
 }
 
 /// A raw dynamic symbol of the library at `path`, exposed as a function (the mutant's bug).

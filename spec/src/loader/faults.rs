@@ -44,12 +44,15 @@ pub enum Fault {
     /// Skips the permission policy a host asked for (breaks "a host may require safe
     /// permissions").
     SkipPermissions,
+    /// Maps every plugin under its descriptor's `/proc/self/fd` name on Linux, so that `$ORIGIN`
+    /// in its rpath names `/proc/self/fd` instead of its directory (breaks OPEN-10).
+    IgnoreOrigin,
 }
 
 #[cfg(feature = "faults")]
 impl Fault {
     /// Every fault.
-    pub const ALL: [Fault; 10] = [
+    pub const ALL: [Fault; 11] = [
         Fault::ReinitOnReopen,
         Fault::LazyInit,
         Fault::InitOnAnotherThread,
@@ -60,6 +63,7 @@ impl Fault {
         Fault::NoLock,
         Fault::MapBeforeCheck,
         Fault::SkipPermissions,
+        Fault::IgnoreOrigin,
     ];
 }
 
@@ -108,6 +112,8 @@ hooks! {
     no_nodelete => NoNodelete;
     /// Load whatever the permissions (OPEN-11 broken).
     skip_permissions => SkipPermissions;
+    /// Map a plugin whose rpath names `$ORIGIN` under its descriptor's name (OPEN-10 broken).
+    ignore_origin => IgnoreOrigin;
 }
 
 /// An init the loader still owes: with the `faults` feature, the entry run at the first lookup

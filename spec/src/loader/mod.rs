@@ -219,7 +219,7 @@ impl ReferenceLoader {
             permissions::check(given, canonical, &file)?;
         }
         if self.faults.map_before_check() {
-            os::map(given, canonical, &file, true)?;
+            os::map(given, canonical, &file, true, true)?;
         }
         let facts = read::read_file(given, canonical, &file)?;
         let bytes = &facts.bytes;
@@ -284,7 +284,13 @@ impl ReferenceLoader {
         file_manifest: &[u8],
         decoded: &abi::Manifest<'_>,
     ) -> Result<(&'static abi::PluginDescriptor, abi::Manifest<'static>), Error> {
-        let mapped = os::map(given, canonical, file, !self.faults.no_nodelete())?;
+        let mapped = os::map(
+            given,
+            canonical,
+            file,
+            !self.faults.no_nodelete(),
+            !self.faults.ignore_origin(),
+        )?;
         let shown = crate::error::escaped(canonical);
         let descriptor = mapped.descriptor().ok_or_else(|| {
             Error::not_a_plugin(

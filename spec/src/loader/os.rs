@@ -9,7 +9,9 @@
 //!
 //! The library mapped is the file that was checked (OPEN-8). Linux maps the checked descriptor
 //! itself, through `dlopen("/proc/self/fd/N")`; FreeBSD through `fdlopen`. Nothing renamed over
-//! the path in between can be mapped there. macOS has no way to map a descriptor: the library is
+//! the path in between can be mapped there, except for a plugin whose rpath names `$ORIGIN`: the
+//! dynamic loader takes `$ORIGIN` from the name it maps, so on Linux such a plugin is mapped by
+//! its canonical path (OPEN-10.b). macOS has no way to map a descriptor: the library is
 //! mapped by its canonical path, and afterwards the image holding the descriptor is compared
 //! (device and inode) with the checked file, refusing on a difference: that detects a swap, after
 //! the swapped-in library's constructors ran.
@@ -36,17 +38,20 @@ pub(crate) struct Mapped {
 /// Maps the library `file` (opened at `canonical`, checked). No plugspec code in it runs here
 /// (only the C runtime's and the plugin's ELF constructors, which the SDK never writes).
 ///
-/// `nodelete` is always true except under the deliberate fault `NoNodelete`.
+/// `nodelete` is always true except under the deliberate fault `NoNodelete`, and `origin` (map a
+/// plugin whose rpath names `$ORIGIN` so that it names the plugin's directory) except under
+/// `IgnoreOrigin`.
 #[cfg(unix)]
 pub(crate) fn map(
     given: &Path,
     canonical: &Path,
     file: &File,
     nodelete: bool,
+    origin: bool,
 ) -> Result<Mapped, Error> {
     use libloading::os::unix::{RTLD_LOCAL, RTLD_NOW};
     let flags = RTLD_NOW | RTLD_LOCAL | if nodelete { libc::RTLD_NODELETE } else { 0 };
-    let library = map_file(canonical, file, flags, nodelete)
+    let library = map_file(canonical, file, flags, nodelete, origin)
         .map_err(|e| Error::io(given, format_args!("the dynamic loader refused it: {e}")))?;
     Ok(Mapped { library })
 }
@@ -67,6 +72,7 @@ fn map_file(
     file: &File,
     flags: libc::c_int,
     nodelete: bool,
+    origin: bool,
 ) -> Result<&'static libloading::os::unix::Library, String> {
     use std::collections::HashMap;
     use std::os::fd::AsRawFd;
@@ -81,8 +87,14 @@ fn map_file(
     static IMAGES: OnceLock<Images> = OnceLock::new();
     static PROC_FD: OnceLock<bool> = OnceLock::new();
 
-    if !*PROC_FD.get_or_init(|| Path::new("/proc/self/fd").is_dir()) {
-        // No /proc: the path is all there is (SPEC.md, OPEN-8: the window stays open).
+    // OPEN-10.b: the dynamic loader takes `$ORIGIN` from the name it maps a library under, and
+    // a descriptor's name would make it `/proc/self/fd`, so a plugin whose own needed libraries
+    // are found relative to its directory is mapped by its canonical path, like a plugin on a
+    // system without /proc (OPEN-8.a: the window stays open; a swapped-in file is refused only
+    // when its manifest or descriptor differs from the checked one).
+    if !*PROC_FD.get_or_init(|| Path::new("/proc/self/fd").is_dir())
+        || (origin && names_origin(file))
+    {
         // SAFETY: as for every mapping (see `map`).
         let library =
             unsafe { Library::open(Some(canonical), flags) }.map_err(|e| error_chain(&e))?;
@@ -116,6 +128,53 @@ fn map_file(
     Ok(library)
 }
 
+/// Whether the library's rpath or runpath (`DT_RPATH`, `DT_RUNPATH`, found through its section
+/// headers) names `$ORIGIN`, the directory the dynamic loader maps it from (OPEN-10.b). A file
+/// that cannot be read as ELF names nothing (the mapping then fails or succeeds on its own).
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn names_origin(file: &File) -> bool {
+    use object::elf::{FileHeader32, FileHeader64};
+    use object::read::elf::FileHeader;
+    use object::{Endianness, FileKind, ReadCache};
+
+    /// The check for one ELF class.
+    fn check<H: FileHeader<Endian = Endianness>>(data: &ReadCache<&File>) -> bool {
+        use object::read::elf::{Dyn, SectionHeader};
+        let Ok(header) = H::parse(data) else {
+            return false;
+        };
+        let Ok(endian) = header.endian() else {
+            return false;
+        };
+        let Ok(sections) = header.sections(endian, data) else {
+            return false;
+        };
+        sections.iter().any(|section| {
+            let Ok(Some((entries, link))) = section.dynamic(endian, data) else {
+                return false;
+            };
+            let Ok(strings) = sections.strings(endian, data, link) else {
+                return false;
+            };
+            entries.iter().any(|entry| {
+                let tag = entry.tag(endian);
+                (tag == object::elf::DT_RPATH || tag == object::elf::DT_RUNPATH)
+                    && entry.string(endian, strings).is_ok_and(|path| {
+                        path.windows(7).any(|w| w == b"$ORIGIN")
+                            || path.windows(9).any(|w| w == b"${ORIGIN}")
+                    })
+            })
+        })
+    }
+
+    let data = ReadCache::new(file);
+    match FileKind::parse(&data) {
+        Ok(FileKind::Elf64) => check::<FileHeader64<Endianness>>(&data),
+        Ok(FileKind::Elf32) => check::<FileHeader32<Endianness>>(&data),
+        _ => false,
+    }
+}
+
 /// FreeBSD: `fdlopen` maps the descriptor itself.
 #[cfg(target_os = "freebsd")]
 fn map_file(
@@ -123,6 +182,7 @@ fn map_file(
     file: &File,
     flags: libc::c_int,
     _nodelete: bool,
+    _origin: bool,
 ) -> Result<&'static libloading::os::unix::Library, String> {
     use std::os::fd::AsRawFd;
     unsafe extern "C" {
@@ -159,6 +219,7 @@ fn map_file(
     _file: &File,
     flags: libc::c_int,
     _nodelete: bool,
+    _origin: bool,
 ) -> Result<&'static libloading::os::unix::Library, String> {
     // SAFETY: as for every mapping (see `map`).
     let library = unsafe { libloading::os::unix::Library::open(Some(canonical), flags) }
@@ -252,6 +313,7 @@ pub(crate) fn map(
     _canonical: &Path,
     _file: &File,
     _nodelete: bool,
+    _origin: bool,
 ) -> Result<Mapped, Error> {
     let platform = crate::platform::current();
     Err(Error::unsupported_platform(
