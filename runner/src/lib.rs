@@ -30,8 +30,8 @@
 //! Then `cargo test --test conformance` (or `cargo nextest run`) runs one trial per case, named
 //! `<area>/<ID>-<slug>` (`open/OPN-0003-byte-copy-already-loaded`), so filters, `--exact`,
 //! `--list` and `--ignored` work. Your loader is built with
-//! `L::with_host(config)` where `config` declares the fixtures' shared package
-//! (`fixture-common`, its hash read from the fixture sources the suite builds) plus what a
+//! `L::with_host(config)` where `config` declares the fixtures' shared packages
+//! (`fixture-common` and `fixture-extra`, their hashes read from the fixture sources the suite builds) plus what a
 //! case's `[host]` requires.
 //!
 //! * **Snapshots**: each case's transcript (steps, outcomes, error kinds, messages, values,

@@ -8,8 +8,9 @@
 // panic during plugin init is recovered and reported as init_panicked; a fatal runtime error or
 // a hang is left to be what it is (the runner reports a crash or its time limit).
 //
-// The driver links the kit's shared package fixtures/common, as a Rust host links
-// fixture-common: a plugin built against a different version of it is refused.
+// The driver links the kit's shared packages fixtures/common and fixtures/extra, as a Rust host
+// declares fixture-common and fixture-extra: a plugin built against a different version of
+// either is refused.
 package main
 
 /*
@@ -43,6 +44,9 @@ import (
 	"unsafe"
 
 	"fixtures/common"
+	// Linked for its package hash alone: a plugin built against another version of it is
+	// refused (the Go kit's mismatch-two differs from this host in common and extra).
+	_ "fixtures/extra"
 )
 
 // ProtocolVersion is the protocol this driver speaks.

@@ -291,7 +291,8 @@ pub struct HostSpec {
     /// Every plugin must declare this build ID.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub build_id: Option<String>,
-    /// Further shared packages the host declares (besides `plugspec` and `fixture-common`).
+    /// Further shared packages the host declares (besides `plugspec`, `fixture-common` and
+    /// `fixture-extra`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub shared: Vec<PackageSpec>,
     /// The host requires safe permissions of every plugin file and of every directory on its

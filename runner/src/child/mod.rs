@@ -42,8 +42,8 @@ pub fn is_child() -> bool {
 }
 
 /// The host configuration a case's loader is built with: what the case requires, and the
-/// shared packages of the request (the fixtures' `fixture-common` first, as the parent read it
-/// from the fixture sources, then the case's own).
+/// shared packages of the request (the fixtures' `fixture-common` and `fixture-extra` first, as
+/// the parent read them from the fixture sources, then the case's own).
 pub fn host_config(host: &HostSpec) -> HostConfig {
     let mut config = HostConfig::new();
     if let Some(v) = host.api_version {

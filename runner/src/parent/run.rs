@@ -320,9 +320,9 @@ pub fn run_child(
         case: case.id.clone(),
         case_dir: case_dir.display().to_string(),
         host: {
-            // The fixtures' shared package first, then what the case declares.
+            // The fixtures' shared packages first, then what the case declares.
             let mut host = case.host.clone();
-            host.shared.splice(0..0, kit.shared().cloned());
+            host.shared.splice(0..0, kit.shared().iter().cloned());
             host
         },
         steps: run.sent.clone(),
