@@ -25,7 +25,9 @@ pub const CHECK_SCHEMA_VERSION: u32 = 1;
 /// `schema_version` first: [`INSPECT_SCHEMA_VERSION`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PluginInfo {
-    /// The path as given.
+    /// The path as given, escaped as Rust's `Debug` for `Path` escapes it, without the quotes
+    /// (a control character, a quote, a backslash and a byte that is not UTF-8 are written as
+    /// escapes), as in the loader's messages (`plugspec::error::escaped`).
     pub path: String,
     /// The plugin's identity.
     pub identity: String,
@@ -117,7 +119,7 @@ pub fn inspect(path: &Path) -> Result<Inspection, plugspec::Error> {
     let fp = &manifest.fingerprint;
     let b = &fp.build;
     let info = PluginInfo {
-        path: path.display().to_string(),
+        path: plugspec::error::escaped(path).to_string(),
         identity: manifest.identity.to_string(),
         abi_version: abi::ABI_VERSION,
         rustc_version: b.rustc_version.to_string(),
@@ -178,7 +180,9 @@ pub struct DifferenceInfo {
 /// Whether a host accepts one plugin file (`plugspec check --json`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CheckResult {
-    /// The path as given.
+    /// The path as given, escaped as Rust's `Debug` for `Path` escapes it, without the quotes
+    /// (a control character, a quote, a backslash and a byte that is not UTF-8 are written as
+    /// escapes), as in the loader's messages (`plugspec::error::escaped`).
     pub path: String,
     /// Whether the host would load it.
     pub accepted: bool,
@@ -219,7 +223,7 @@ pub fn check(path: &Path, host: &HostConfig) -> CheckResult {
     let loader = ReferenceLoader::with_host(host.clone());
     let identity = |bytes: &[u8]| abi::decode(bytes).ok().map(|m| m.identity.to_string());
     let mut result = CheckResult {
-        path: path.display().to_string(),
+        path: plugspec::error::escaped(path).to_string(),
         accepted: false,
         identity: None,
         error: None,

@@ -718,3 +718,72 @@ fn check_json_matches_its_schema_for_every_kind_of_result() {
     json_schema::validate(&schema, &schema, &wrong, "$", &mut errors);
     assert_eq!(errors.len(), 1, "{errors:?}");
 }
+
+/// ERR-2 in the CLI: a path is printed the way `Debug` for `Path` escapes it (without the
+/// quotes), as the loader's own messages print it — a newline, a control character and a byte
+/// that is not UTF-8 never reach the output raw — in `inspect`'s and `check`'s text, `check`'s
+/// JSON and the one line on standard error.
+#[test]
+fn paths_with_control_characters_and_bytes_that_are_not_utf8_are_escaped() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = scratch("odd-names");
+    std::fs::create_dir_all(&dir).unwrap();
+    let odd = dir.join(std::ffi::OsStr::from_bytes(b"odd\nname\x07\xff.so"));
+    std::fs::copy(built("basic"), &odd).unwrap();
+    let shown = format!("{}/odd\\nname\\u{{7}}\\xFF.so", dir.display());
+    let raw = |s: &str| s.contains("odd\n") || s.contains('\u{7}') || s.contains('\u{fffd}');
+
+    let out = plugspec().arg("inspect").arg(&odd).output().unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(out.status.success(), "{stdout}");
+    assert!(
+        stdout.starts_with(&format!("file:            {shown}\n")),
+        "{stdout}"
+    );
+    assert!(!raw(&stdout), "{stdout}");
+
+    let out = plugspec().arg("check").arg(&odd).output().unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(out.status.success(), "{stdout}");
+    assert!(
+        stdout.contains(&format!("accepted  {shown} (fixtures.basic)\n")),
+        "{stdout}"
+    );
+    assert!(!raw(&stdout), "{stdout}");
+
+    let out = plugspec()
+        .args(["check", "--json"])
+        .arg(&odd)
+        .output()
+        .unwrap();
+    let value: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    json_schema::assert_valid("check.schema.json", &value);
+    assert_eq!(value["plugins"][0]["path"], shown.as_str());
+
+    // Refused before the loader looks (missing), and by the loader (not a plugin): one line
+    // each, escaped.
+    let missing = dir.join(std::ffi::OsStr::from_bytes(b"gone\n\x07.so"));
+    for command in ["check", "inspect"] {
+        let out = plugspec().arg(command).arg(&missing).output().unwrap();
+        assert!(!out.status.success());
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert!(
+            stderr.contains(&format!("{}/gone\\n\\u{{7}}.so", dir.display())),
+            "{command}: {stderr}"
+        );
+        assert_eq!(stderr.lines().count(), 1, "{command}: {stderr}");
+    }
+    let text = dir.join(std::ffi::OsStr::from_bytes(b"text\n\xfe.so"));
+    std::fs::write(&text, "not a plugin").unwrap();
+    let out = plugspec().arg("inspect").arg(&text).output().unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.starts_with(&format!(
+            "plugspec inspect: {}/text\\n\\xFE.so: ",
+            dir.display()
+        )),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -244,7 +244,7 @@ pub fn compare(args: &CompareArgs) -> std::process::ExitCode {
         match read {
             Ok(r) => reports.push(r),
             Err(e) => {
-                eprintln!("plugspec: compare: {}: {e}", path.display());
+                eprintln!("plugspec: compare: {}: {e}", plugspec::error::escaped(path));
                 return std::process::ExitCode::from(USAGE);
             }
         }
@@ -256,7 +256,7 @@ pub fn compare(args: &CompareArgs) -> std::process::ExitCode {
     };
     let written = match &args.output {
         Some(path) => std::fs::write(path, rendered)
-            .map_err(|e| format!("cannot write {}: {e}", path.display())),
+            .map_err(|e| format!("cannot write {}: {e}", plugspec::error::escaped(path))),
         None => {
             use std::io::Write as _;
             let mut out = std::io::stdout().lock();

@@ -1,7 +1,7 @@
 //! `plugspec inspect`, `plugspec check`, `plugspec host`: plugin files read without running
 //! any of their code.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use plugspec::ErrorKind;
@@ -11,9 +11,13 @@ use plugspec_runner::inspect::{self, CheckResult};
 
 use super::{CheckArgs, FAILED, HostOptions, InspectArgs, USAGE, plural};
 
-/// One line on standard error.
+/// One line on standard error, the path escaped as the loader's messages escape it (the way
+/// `Debug` for `Path` does, without the quotes).
 fn complain(command: &str, path: &Path, what: &str) {
-    eprintln!("plugspec {command}: {}: {what}", path.display());
+    eprintln!(
+        "plugspec {command}: {}: {what}",
+        plugspec::error::escaped(path)
+    );
 }
 
 /// Why a path cannot be read as a file at all (missing, a directory), before the loader looks.
@@ -52,14 +56,14 @@ pub fn inspect(args: &InspectArgs) -> ExitCode {
             } else {
                 print!(
                     "file:            {}\n{}",
-                    args.file.display(),
+                    plugspec::error::escaped(&args.file),
                     found.description
                 );
             }
             for warning in &found.warnings {
                 eprintln!(
                     "plugspec inspect: {}: warning: {warning}",
-                    args.file.display()
+                    plugspec::error::escaped(&args.file)
                 );
             }
             if args.strict && !found.warnings.is_empty() {
@@ -93,10 +97,18 @@ fn host_config(options: &HostOptions) -> Result<HostConfig, String> {
     };
     if let Some(plugin) = &options.like {
         if let Some((_, why)) = not_a_file(plugin) {
-            return Err(format!("--like {}: {why}", plugin.display()));
+            return Err(format!(
+                "--like {}: {why}",
+                plugspec::error::escaped(plugin)
+            ));
         }
-        let like = HostDescription::like(plugin)
-            .map_err(|e| format!("--like {}: {}", plugin.display(), describe(&e)))?;
+        let like = HostDescription::like(plugin).map_err(|e| {
+            format!(
+                "--like {}: {}",
+                plugspec::error::escaped(plugin),
+                describe(&e)
+            )
+        })?;
         description.merge(like);
     }
     for p in &options.shared {
@@ -136,7 +148,7 @@ pub fn check(args: &CheckArgs) -> ExitCode {
     for file in &args.files {
         let result = match not_a_file(file) {
             Some((kind, why)) => CheckResult {
-                path: file.display().to_string(),
+                path: plugspec::error::escaped(file).to_string(),
                 accepted: false,
                 identity: None,
                 error: Some(kind.as_str().to_string()),
@@ -147,8 +159,14 @@ pub fn check(args: &CheckArgs) -> ExitCode {
         };
         results.push(result);
     }
+    // Each result beside the path as given (its `path` is the escaped text, for printing).
+    let given: Vec<&Path> = args.files.iter().map(PathBuf::as_path).collect();
     // A file that cannot be read is no verdict about a plugin: counted apart from refusals.
-    let unreadable_count = results.iter().filter(|r| unreadable(r)).count();
+    let unreadable_count = results
+        .iter()
+        .zip(&given)
+        .filter(|(r, file)| unreadable(r, file))
+        .count();
     let accepted = results.iter().filter(|r| r.accepted).count();
     let refused = results.len() - accepted - unreadable_count;
     if args.json {
@@ -162,16 +180,16 @@ pub fn check(args: &CheckArgs) -> ExitCode {
         });
         println!("{}", to_json(&value));
         // Files that could not be read at all still get their line on standard error.
-        for r in results.iter().filter(|r| unreadable(r)) {
-            complain(
-                "check",
-                Path::new(&r.path),
-                r.message.as_deref().unwrap_or(""),
-            );
+        for (r, file) in results
+            .iter()
+            .zip(&given)
+            .filter(|(r, file)| unreadable(r, file))
+        {
+            complain("check", file, r.message.as_deref().unwrap_or(""));
         }
     } else {
-        for r in &results {
-            print_result(r);
+        for (r, file) in results.iter().zip(&given) {
+            print_result(r, file);
         }
         let mut summary = format!(
             "{} checked: {accepted} accepted, {refused} refused",
@@ -189,13 +207,15 @@ pub fn check(args: &CheckArgs) -> ExitCode {
     }
 }
 
-/// Not a verdict about a plugin: the file is missing, a directory, or unreadable.
-fn unreadable(r: &CheckResult) -> bool {
+/// Not a verdict about a plugin: the file (`given`) is missing, a directory, or unreadable.
+fn unreadable(r: &CheckResult, given: &Path) -> bool {
     matches!(r.kind(), Some(ErrorKind::NotFound | ErrorKind::Io))
-        || (r.kind() == Some(ErrorKind::NotAPlugin) && Path::new(&r.path).is_dir())
+        || (r.kind() == Some(ErrorKind::NotAPlugin) && given.is_dir())
 }
 
-fn print_result(r: &CheckResult) {
+/// One result's lines; `r.path` is `given`, escaped (ERR-2: the path as given, every byte
+/// shown).
+fn print_result(r: &CheckResult, given: &Path) {
     let identity = r
         .identity
         .as_deref()
@@ -205,12 +225,8 @@ fn print_result(r: &CheckResult) {
         println!("accepted  {}{identity}", r.path);
         return;
     }
-    if unreadable(r) {
-        complain(
-            "check",
-            Path::new(&r.path),
-            r.message.as_deref().unwrap_or(""),
-        );
+    if unreadable(r, given) {
+        complain("check", given, r.message.as_deref().unwrap_or(""));
         return;
     }
     let kind = r.error.as_deref().unwrap_or("refused");

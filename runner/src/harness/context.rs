@@ -45,11 +45,7 @@ impl Context {
     /// The case file, relative to the directory holding the suite (`conformance/open/….toml`).
     fn case_file(&self, case: &Case) -> String {
         let base = self.cases_dir.parent().unwrap_or(&self.cases_dir);
-        case.file
-            .strip_prefix(base)
-            .unwrap_or(&case.file)
-            .display()
-            .to_string()
+        plugspec::error::escaped(case.file.strip_prefix(base).unwrap_or(&case.file)).to_string()
     }
 
     /// A failure line that tells the implementer what to fix: the rules the case checks and
@@ -145,7 +141,9 @@ impl Context {
                         self.known
                             .file
                             .as_ref()
-                            .map_or("the known failures".into(), |f| f.display().to_string()),
+                            .map_or("the known failures".into(), |f| {
+                                plugspec::error::escaped(f).to_string()
+                            }),
                         case.id,
                         k.reason
                     ),
@@ -226,7 +224,7 @@ impl Context {
                 return (
                     Err(format!(
                         "{prefix}{message}\n(the case directory is kept: {})",
-                        dir.display()
+                        plugspec::error::escaped(&dir)
                     )),
                     transcript,
                     n,

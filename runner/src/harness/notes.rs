@@ -16,7 +16,7 @@ pub(super) fn snapshot_failure(c: &snapshot::Comparison) -> String {
     let mut text = format!(
         "snapshot {}: {} — the case itself passed; under CI a new or changed snapshot fails the run (review it without CI, then `cargo insta review`)",
         c.outcome.word(),
-        c.file.display()
+        plugspec::error::escaped(&c.file)
     );
     if let Some(diff) = &c.diff {
         text.push('\n');
@@ -35,7 +35,7 @@ pub(super) fn summarise(dir: &Path, notes: &[Note]) -> Snapshots {
     let mut s = Snapshots {
         compared: true,
         why_not: None,
-        dir: Some(dir.display().to_string()),
+        dir: Some(plugspec::error::escaped(dir).to_string()),
         matched: 0,
         new: 0,
         changed: 0,
@@ -70,7 +70,7 @@ pub(super) fn print_snapshot_notes(notes: &[Note], summary: &Snapshots) {
                 c.outcome.word(),
                 n.trial,
                 c.written.as_ref().map_or_else(
-                    || format!("(nothing written; {})", c.file.display()),
+                    || format!("(nothing written; {})", plugspec::error::escaped(&c.file)),
                     |w| format!("-> {}", w.display())
                 )
             ),

@@ -84,7 +84,8 @@ pub fn prepare(
     if dir.exists() {
         let _ = std::fs::remove_dir_all(&dir);
     }
-    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| format!("cannot create {}: {e}", plugspec::error::escaped(&dir)))?;
     // Whatever the umask: writable by the runner alone, as a host requiring safe permissions
     // (OPEN-11) wants every directory above a plugin (`scratch`, `<pid>`, the case's own).
     #[cfg(unix)]
@@ -166,7 +167,7 @@ pub fn safe_permissions_problem(scratch: &Path) -> Option<String> {
         (mode & 0o022 != 0 || (uid != 0 && uid != euid)).then(|| {
             format!(
                 "its host requires safe permissions, and {} above the scratch directories is not safe (mode {mode:04o}, owner uid {uid}): every plugin under it would be refused; put the target directory where only root or this user can write",
-                dir.display()
+                plugspec::error::escaped(dir)
             )
         })
     })
@@ -192,14 +193,14 @@ pub fn unprivileged_problem(scratch: &Path, exe: &Path) -> Option<String> {
         if meta.permissions().mode() & 0o001 == 0 {
             return Some(format!(
                 "needs an unprivileged user, and the runner (root) cannot drop to one here: {} is not searchable by other users",
-                dir.display()
+                plugspec::error::escaped(dir)
             ));
         }
     }
     match std::fs::metadata(exe) {
         Ok(meta) if meta.permissions().mode() & 0o001 == 0 => Some(format!(
             "needs an unprivileged user, and the runner (root) cannot drop to one here: {} is not executable by other users",
-            exe.display()
+            plugspec::error::escaped(exe)
         )),
         _ => None,
     }
@@ -215,8 +216,12 @@ pub fn unprivileged_problem(_: &Path, _: &Path) -> Option<String> {
 /// user can work in it.
 #[cfg(unix)]
 fn give_to(dir: &Path, (uid, gid): (u32, u32)) -> Result<(), String> {
-    let fail =
-        |p: &Path, e: std::io::Error| format!("cannot chown {} to {uid}:{gid}: {e}", p.display());
+    let fail = |p: &Path, e: std::io::Error| {
+        format!(
+            "cannot chown {} to {uid}:{gid}: {e}",
+            plugspec::error::escaped(p)
+        )
+    };
     std::os::unix::fs::chown(dir, Some(uid), Some(gid)).map_err(|e| fail(dir, e))?;
     for entry in std::fs::read_dir(dir).map_err(|e| fail(dir, e))? {
         let path = entry.map_err(|e| fail(dir, e))?.path();
@@ -242,7 +247,7 @@ pub struct Driver {
 impl Driver {
     /// The driver as a command line, for messages.
     pub fn display(&self) -> String {
-        std::iter::once(self.program.display().to_string())
+        std::iter::once(plugspec::error::escaped(&self.program).to_string())
             .chain(self.args.iter().cloned())
             .collect::<Vec<_>>()
             .join(" ")
@@ -266,7 +271,8 @@ pub struct DriverInfo {
 /// it can do, which fixture kit it uses. Any problem (it does not start, crashes, times out,
 /// speaks another protocol) is an error naming the driver.
 pub fn probe(driver: &Driver, dir: &Path, timeout: Duration) -> Result<DriverInfo, String> {
-    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    std::fs::create_dir_all(dir)
+        .map_err(|e| format!("cannot create {}: {e}", plugspec::error::escaped(dir)))?;
     let case = Case::probe();
     let run = run_child(
         driver,
@@ -371,7 +377,10 @@ pub fn run_child(
     let mut child = match spawned {
         Ok(c) => c,
         Err(e) => {
-            run.problem = Some(format!("cannot start the child {}: {e}", exe.display()));
+            run.problem = Some(format!(
+                "cannot start the child {}: {e}",
+                plugspec::error::escaped(exe)
+            ));
             return run;
         }
     };

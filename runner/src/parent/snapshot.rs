@@ -351,12 +351,18 @@ pub fn compare(name: &str, text: &str, dir: &Path) -> Result<Comparison, String>
     let file = dir.join(format!("{name}.snap"));
     let new = TextSnapshotContents::new(text.to_string(), insta::TextSnapshotKind::File);
     let (outcome, old) = if file.exists() {
-        let stored = insta::Snapshot::from_file(&file)
-            .map_err(|e| format!("cannot read the snapshot {}: {e}", file.display()))?;
-        let old = stored
-            .as_text()
-            .cloned()
-            .ok_or_else(|| format!("the snapshot {} is not a text snapshot", file.display()))?;
+        let stored = insta::Snapshot::from_file(&file).map_err(|e| {
+            format!(
+                "cannot read the snapshot {}: {e}",
+                plugspec::error::escaped(&file)
+            )
+        })?;
+        let old = stored.as_text().cloned().ok_or_else(|| {
+            format!(
+                "the snapshot {} is not a text snapshot",
+                plugspec::error::escaped(&file)
+            )
+        })?;
         if old.matches_latest(&new) {
             (SnapshotOutcome::Matched, Some(old))
         } else {
@@ -398,9 +404,10 @@ pub fn compare(name: &str, text: &str, dir: &Path) -> Result<Comparison, String>
             file
         }
     };
-    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    std::fs::create_dir_all(dir)
+        .map_err(|e| format!("cannot create {}: {e}", plugspec::error::escaped(dir)))?;
     std::fs::write(&target, format!("{HEADER}{new_text}\n"))
-        .map_err(|e| format!("cannot write {}: {e}", target.display()))?;
+        .map_err(|e| format!("cannot write {}: {e}", plugspec::error::escaped(&target)))?;
     comparison.written = Some(target);
     Ok(comparison)
 }
