@@ -15,6 +15,7 @@
 //! panic = "unwind"                              # panic strategy: unwind or abort
 //! api_version = 2                               # require plugins to declare this API version
 //! build_id = "release-42"                       # require plugins to declare this build ID
+//! safe_permissions = true                       # refuse files others could write (OPEN-11)
 //!
 //! [[shared]]                                    # a package shared with plugins (repeatable);
 //! name = "my-plugin-api"                        # one named plugspec replaces plugspec's own
@@ -76,6 +77,10 @@ pub struct HostDescription {
     /// The build ID every plugin must declare.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub build_id: Option<String>,
+    /// Whether the host requires safe permissions of plugin files and of the directories on
+    /// their resolved paths (OPEN-11; [`HostConfig::require_safe_permissions`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub safe_permissions: Option<bool>,
     /// Shared packages besides `plugspec` (one named `plugspec` replaces its entry).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub shared: Vec<SharedPackage>,
@@ -166,6 +171,7 @@ impl HostDescription {
             panic: Some(info.panic),
             api_version: None,
             build_id: None,
+            safe_permissions: None,
             shared: info
                 .packages
                 .into_iter()
@@ -189,6 +195,7 @@ impl HostDescription {
             panic,
             api_version,
             build_id,
+            safe_permissions,
             shared,
         } = other;
         fn set<T>(slot: &mut Option<T>, value: Option<T>) {
@@ -203,6 +210,7 @@ impl HostDescription {
         set(&mut self.panic, panic);
         set(&mut self.api_version, api_version);
         set(&mut self.build_id, build_id);
+        set(&mut self.safe_permissions, safe_permissions);
         for p in shared {
             self.add_shared(p);
         }
@@ -247,6 +255,7 @@ impl HostDescription {
         }
         host.api_version = self.api_version;
         host.build_id = self.build_id.clone();
+        host.safe_permissions = self.safe_permissions == Some(true);
         host
     }
 
@@ -262,6 +271,7 @@ impl HostDescription {
             panic: Some(b.panic.to_string()),
             api_version: host.api_version,
             build_id: host.build_id.clone(),
+            safe_permissions: host.safe_permissions.then_some(true),
             shared: host
                 .packages
                 .iter()
@@ -290,7 +300,10 @@ mod tests {
 
     #[test]
     fn a_printed_description_reads_back_the_same() {
-        let host = HostConfig::new().require_api_version(3).pin_build_id("b-1");
+        let host = HostConfig::new()
+            .require_api_version(3)
+            .pin_build_id("b-1")
+            .require_safe_permissions();
         let description = HostDescription::from_host_config(&host);
         let back = HostDescription::parse(&description.to_toml()).unwrap();
         assert_eq!(back, description);

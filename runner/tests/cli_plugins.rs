@@ -787,3 +787,40 @@ fn paths_with_control_characters_and_bytes_that_are_not_utf8_are_escaped() {
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `plugspec check --require-safe-permissions` judges as a host requiring safe permissions
+/// (OPEN-11): a plugin file others can write is refused (with the loader's kind, `io`, so on
+/// standard error), accepted without the flag, and the JSON's host says what was required.
+#[test]
+fn check_can_require_safe_permissions() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = scratch("permissions");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let plugin = dir.join("basic.so");
+    std::fs::copy(built("basic"), &plugin).unwrap();
+    std::fs::set_permissions(&plugin, std::fs::Permissions::from_mode(0o646)).unwrap();
+    let out = plugspec()
+        .args(["check", "--require-safe-permissions"])
+        .arg(&plugin)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(": the host requires safe permissions, and the "),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    plugspec().arg("check").arg(&plugin).assert().success();
+    let out = plugspec()
+        .args(["check", "--json", "--require-safe-permissions"])
+        .arg(&plugin)
+        .output()
+        .unwrap();
+    let value: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    json_schema::assert_valid("check.schema.json", &value);
+    assert_eq!(value["host"]["safe_permissions"], true);
+    assert_eq!(value["plugins"][0]["error"], "io");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -230,6 +230,11 @@ pub struct HostOptions {
     /// Require every plugin to declare this build ID.
     #[arg(long, value_name = "ID")]
     pub build_id: Option<String>,
+    /// Refuse a plugin file, or a directory on its resolved path, that group or others can
+    /// write or that another user than root or you owns (as a host requiring safe permissions
+    /// does: OPEN-11).
+    #[arg(long)]
+    pub require_safe_permissions: bool,
 }
 
 /// `plugspec compare`: reads every report (an unreadable or invalid one is a usage error,

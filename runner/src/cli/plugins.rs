@@ -120,6 +120,9 @@ fn host_config(options: &HostOptions) -> Result<HostConfig, String> {
     if options.build_id.is_some() {
         description.build_id = options.build_id.clone();
     }
+    if options.require_safe_permissions {
+        description.safe_permissions = Some(true);
+    }
     Ok(description.to_host_config())
 }
 
