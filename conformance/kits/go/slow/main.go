@@ -1,4 +1,4 @@
-// The slow fixture of the Go kit: init takes 300 ms and sets InitDone last.
+// The slow fixture of the Go kit: init takes 100 ms and sets InitDone last.
 package main
 
 import (
@@ -20,7 +20,7 @@ func InitCountFn() int32 { return InitCount.Load() }
 func init() {
 	InitCount.Add(1)
 	common.LogEvent("init", "fixtures.slow")
-	time.Sleep(300 * time.Millisecond)
+	time.Sleep(100 * time.Millisecond)
 	InitDone.Store(1)
 }
 
