@@ -186,6 +186,11 @@ pub const ZOO: &[(&str, Mutant, &str)] = &[
         "OPEN-10",
     ),
     ("host-names-first", Mutant::HostNamesFirst, "LOOKUP-9"),
+    (
+        "skip-plugin-packages",
+        Mutant::Fault(Fault::SkipPluginPackages),
+        "VER-12",
+    ),
 ];
 
 /// Whether the mutant `name` breaks anything on this platform: `ignore-origin` changes how the

@@ -47,12 +47,15 @@ pub enum Fault {
     /// Maps every plugin under its descriptor's `/proc/self/fd` name on Linux, so that `$ORIGIN`
     /// in its rpath names `/proc/self/fd` instead of its directory (breaks OPEN-10).
     IgnoreOrigin,
+    /// Leaves packages only plugins declare unchecked, so a second plugin declaring one at
+    /// another record loads (breaks "plugins agree on the packages only they share").
+    SkipPluginPackages,
 }
 
 #[cfg(feature = "faults")]
 impl Fault {
     /// Every fault.
-    pub const ALL: [Fault; 11] = [
+    pub const ALL: [Fault; 12] = [
         Fault::ReinitOnReopen,
         Fault::LazyInit,
         Fault::InitOnAnotherThread,
@@ -64,6 +67,7 @@ impl Fault {
         Fault::MapBeforeCheck,
         Fault::SkipPermissions,
         Fault::IgnoreOrigin,
+        Fault::SkipPluginPackages,
     ];
 }
 
@@ -114,6 +118,8 @@ hooks! {
     skip_permissions => SkipPermissions;
     /// Map a plugin whose rpath names `$ORIGIN` under its descriptor's name (OPEN-10 broken).
     ignore_origin => IgnoreOrigin;
+    /// Let a plugin disagree with earlier plugins on a package only plugins share (VER-12 broken).
+    skip_plugin_packages => SkipPluginPackages;
 }
 
 /// An init the loader still owes: with the `faults` feature, the entry run at the first lookup
