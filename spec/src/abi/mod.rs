@@ -39,6 +39,7 @@ mod encoding;
 #[cfg(test)]
 mod tests;
 
+#[cfg(feature = "loader")]
 pub(crate) use decoding::utf8;
 pub use decoding::{Manifest, ManifestError, SymbolRecord, decode, peek_version};
 pub use descriptor::{Export, HostContext, InitFn, Outcome, PluginDescriptor, TypeNameFn};

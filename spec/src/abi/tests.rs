@@ -1,4 +1,4 @@
-use super::decoding::Names;
+use super::decoding::{Names, utf8};
 use super::*;
 use crate::contract::SymbolKind;
 use crate::fingerprint::{Package, THIS_BUILD};
