@@ -51,8 +51,9 @@ pub enum Mutant {
     /// file with that identity is refused as already loaded.
     KeepFailedIdentity,
     /// Leaves one fingerprint item out of the comparison (`rustc_version`, `rustc_commit`,
-    /// `target`, `target_features`, `panic`, `package_version` or `package_hash`), as a loader
-    /// that compares a summary of the build would.
+    /// `target`, `target_features`, `panic`, `package_version`, `package_hash`, or
+    /// `package_settings`: the settings of a shared package's build record, its cargo features
+    /// among them), as a loader that compares a summary of the build would.
     IgnoreItem(&'static str),
     /// Counts a shared package only the plugin declares as a difference.
     PluginOnlyPackageDiffers,
@@ -161,6 +162,11 @@ pub const ZOO: &[(&str, Mutant, &str)] = &[
     (
         "ignore-package-hash",
         Mutant::IgnoreItem("package_hash"),
+        "VER-2",
+    ),
+    (
+        "ignore-package-settings",
+        Mutant::IgnoreItem("package_settings"),
         "VER-2",
     ),
     (
@@ -507,6 +513,21 @@ fn blind_host(host: &HostConfig, path: &Path, item: &str) -> Option<HostConfig> 
                     } else {
                         p.hash = leak(theirs.hash);
                     }
+                }
+            }
+        }
+        "package_settings" => {
+            // The host's record of each package both declare, with the plugin's settings in
+            // front of the host's own source hash: only the settings are blinded.
+            for p in &mut blind.packages {
+                if let Some(theirs) = plugin.packages.iter().find(|q| q.name == p.name) {
+                    let settings = plugspec::fingerprint::record_settings(theirs.hash);
+                    let src = plugspec::fingerprint::record_source_hash(p.hash);
+                    p.hash = leak(&if settings.is_empty() {
+                        format!("src={src}")
+                    } else {
+                        format!("{settings} src={src}")
+                    });
                 }
             }
         }
