@@ -355,9 +355,16 @@ impl ReferenceLoader {
             ));
         }
         // LOOKUP-5: type names, when given, are one per export.
-        if descriptor.type_name_count != 0
-            && (descriptor.type_names.is_null()
-                || descriptor.type_name_count != descriptor.export_count)
+        if descriptor.type_name_count != 0 && descriptor.type_names.is_null() {
+            return Err(Error::not_a_plugin(
+                given,
+                format_args!(
+                    "{shown} counts {} type names but its type-name table is a null pointer",
+                    descriptor.type_name_count
+                ),
+            ));
+        }
+        if descriptor.type_name_count != 0 && descriptor.type_name_count != descriptor.export_count
         {
             return Err(Error::not_a_plugin(
                 given,
