@@ -42,8 +42,9 @@
 //!   `CI=true` a new or changed snapshot makes the run fail (insta's convention) while the
 //!   report keeps every rule's true outcome. `--no-snapshots` (after `--`) or
 //!   `PLUGSPEC_NO_SNAPSHOTS=1` turn them off. A message is judged only where SPEC.md fixes
-//!   its shape (`message_starts_with` / `message_ends_with`: ERR-2, ERR-3, CACHE-3, PLAT-2);
-//!   otherwise only the snapshot records it.
+//!   its shape or what it names (`message_starts_with` / `message_ends_with` /
+//!   `message_contains`: ERR-2, ERR-3, CACHE-3, PLAT-2, OPEN-10.c); otherwise only the snapshot
+//!   records it.
 //! * **Known failures** ([`known_failures`]): `[[failure]] id, reason, link?, platform?`. A listed
 //!   case that fails shows as ignored with "known failure"; one that passes is an error, and so
 //!   is an unknown ID.

@@ -54,6 +54,10 @@ pub struct OpenExpect {
     /// path as given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message_ends_with: Option<String>,
+    /// The message contains this (only where SPEC.md says what a message names: OPEN-10.c, the
+    /// operating system loader's own reason); `$PATH` is the path as given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_contains: Option<String>,
     /// version_mismatch: exactly these differing items, in order (`toolchain`, `target`,
     /// `target features`, `panic strategy`, `package <name>`, `api version`, `build id`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -91,6 +95,10 @@ pub struct OpenConcurrentExpect {
     /// The first thread's message ends with this; `$PATH` is the path as given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message_ends_with: Option<String>,
+    /// The message contains this (only where SPEC.md says what a message names: OPEN-10.c, the
+    /// operating system loader's own reason); `$PATH` is the path as given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_contains: Option<String>,
     /// version_mismatch: the first thread's error names exactly these differing items, in
     /// order.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -144,6 +152,10 @@ pub struct LookupExpect {
     /// The message ends with this.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message_ends_with: Option<String>,
+    /// The message contains this (only where SPEC.md says what a message names: OPEN-10.c, the
+    /// operating system loader's own reason); `$PATH` is the path as given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_contains: Option<String>,
     /// The kind of the looked-up symbol.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<Kind>,
@@ -237,6 +249,10 @@ pub struct InspectExpect {
     /// The message ends with this; `$PATH` is the path as given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message_ends_with: Option<String>,
+    /// The message contains this (only where SPEC.md says what a message names: OPEN-10.c, the
+    /// operating system loader's own reason); `$PATH` is the path as given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_contains: Option<String>,
     /// version_mismatch: exactly these differing items, in order.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub differences: Option<Vec<String>>,
@@ -260,6 +276,8 @@ pub struct Ending<'a> {
     pub message_starts_with: Option<&'a str>,
     /// The message ends with this (`$PATH`: the path as given).
     pub message_ends_with: Option<&'a str>,
+    /// The message contains this (`$PATH`: the path as given).
+    pub message_contains: Option<&'a str>,
     /// version_mismatch: exactly these differing items, in order.
     pub differences: Option<&'a [String]>,
     /// The step returns within this many milliseconds, whatever its outcome.
@@ -269,11 +287,12 @@ pub struct Ending<'a> {
 impl Ending<'_> {
     /// The keys of [`Ending`] as cases write them: every other key of a fallible
     /// expectation describes a success, and cannot go with `error`.
-    pub const KEYS: [&'static str; 6] = [
+    pub const KEYS: [&'static str; 7] = [
         "error",
         "previous_failure",
         "message_starts_with",
         "message_ends_with",
+        "message_contains",
         "differences",
         "max_ms",
     ];
@@ -369,6 +388,7 @@ impl Expect {
                 previous_failure: x.previous_failure,
                 message_starts_with: s(&x.message_starts_with),
                 message_ends_with: s(&x.message_ends_with),
+                message_contains: s(&x.message_contains),
                 differences: x.differences.as_deref(),
                 max_ms: x.max_ms,
             },
@@ -377,6 +397,7 @@ impl Expect {
                 previous_failure: x.previous_failure,
                 message_starts_with: s(&x.message_starts_with),
                 message_ends_with: s(&x.message_ends_with),
+                message_contains: s(&x.message_contains),
                 differences: x.differences.as_deref(),
                 max_ms: x.max_ms,
             },
@@ -390,6 +411,7 @@ impl Expect {
                 previous_failure: x.previous_failure,
                 message_starts_with: s(&x.message_starts_with),
                 message_ends_with: s(&x.message_ends_with),
+                message_contains: s(&x.message_contains),
                 ..Ending::default()
             },
             Expect::Discover(x) => Ending {
@@ -402,6 +424,7 @@ impl Expect {
                 previous_failure: x.previous_failure,
                 message_starts_with: s(&x.message_starts_with),
                 message_ends_with: s(&x.message_ends_with),
+                message_contains: s(&x.message_contains),
                 differences: x.differences.as_deref(),
                 max_ms: x.max_ms,
             },

@@ -137,6 +137,15 @@ fn check_error(want: &Ending<'_>, e: &ObservedError, given: &str) -> Result<(), 
             ));
         }
     }
+    if let Some(part) = want.message_contains {
+        let part = part.replace("$PATH", given);
+        if !e.message.contains(&part) {
+            return Err(format!(
+                "expected the message to contain {part:?}, got {:?}",
+                e.message
+            ));
+        }
+    }
     if let Some(suffix) = want.message_ends_with {
         let suffix = suffix.replace("$PATH", given);
         if !e.message.ends_with(&suffix) {

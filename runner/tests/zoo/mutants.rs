@@ -65,6 +65,9 @@ pub enum Mutant {
     HostOnlyPackageDiffers,
     /// Remembers `io` failures, so a path that became readable still fails.
     CacheIoFailures,
+    /// Words every `io` error of the dynamic loader in its own terms, dropping the operating
+    /// system loader's reason (and so the name of a needed library it could not find).
+    HideLoaderReason,
     /// Resolves a looked-up name in the process's global namespace first (where the host's
     /// exported symbols are), and hands that out instead of the plugin's export.
     HostNamesFirst,
@@ -186,6 +189,7 @@ pub const ZOO: &[(&str, Mutant, &str)] = &[
         "VER-4",
     ),
     ("cache-io-failures", Mutant::CacheIoFailures, "CACHE-2"),
+    ("hide-loader-reason", Mutant::HideLoaderReason, "OPEN-10"),
     (
         "ignore-origin",
         Mutant::Fault(Fault::IgnoreOrigin),
@@ -331,6 +335,12 @@ impl Loader for ZooLoader {
         };
         let plugin = match (self.mutant, result) {
             (_, Ok(plugin)) => plugin,
+            (Some(Mutant::HideLoaderReason), Err(e))
+                if e.kind() == ErrorKind::Io
+                    && e.detail().contains("the dynamic loader refused it") =>
+            {
+                return Err(Error::io(path, "the dynamic loader refused it"));
+            }
             (Some(Mutant::FirstDifferenceOnly), Err(e))
                 if e.kind() == ErrorKind::VersionMismatch =>
             {
