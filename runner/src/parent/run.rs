@@ -67,12 +67,47 @@ pub struct ChildRun {
     pub duration: Duration,
 }
 
-/// Where scratch directories go: `<root>/scratch/<pid>/`.
+/// Where scratch directories go: `<root>/scratch/<pid>/`, unless a directory above it lets
+/// other users write (a target directory under `/tmp`): then a host requiring safe permissions
+/// (OPEN-11) would refuse every plugin there, so the case directories go to the first safe
+/// place of [`SAFE_SCRATCH`] that can be made (`/var/cache/plugspec-scratch/<pid>/` for root,
+/// `~/.cache/plugspec-scratch/<pid>/` for others), and stay under the target directory when
+/// there is none (the permission cases are then ignored, with the reason).
 pub fn scratch_root(fixtures_root: &Path) -> PathBuf {
-    fixtures_root
-        .join("scratch")
-        .join(std::process::id().to_string())
+    let pid = std::process::id().to_string();
+    let default = fixtures_root.join("scratch");
+    if safe_permissions_problem(&default).is_none() {
+        return default.join(pid);
+    }
+    SAFE_SCRATCH
+        .iter()
+        .filter_map(|place| place())
+        .map(|base| base.join(&pid))
+        .find(|root| {
+            if std::fs::create_dir_all(root).is_err() {
+                return false;
+            }
+            // Whatever the umask: writable by the runner alone, as `prepare` makes its own.
+            #[cfg(unix)]
+            for d in root.ancestors().take(2) {
+                use std::os::unix::fs::PermissionsExt;
+                let _ = std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755));
+            }
+            safe_permissions_problem(root).is_none()
+        })
+        .unwrap_or_else(|| default.join(pid))
 }
+
+/// Where case directories go when the target directory lies under a directory other users may
+/// write, in order of preference (see [`scratch_root`]).
+pub const SAFE_SCRATCH: [fn() -> Option<PathBuf>; 2] = [
+    || cfg!(unix).then(|| PathBuf::from("/var/cache/plugspec-scratch")),
+    || {
+        std::env::var_os("HOME")
+            .filter(|h| !h.is_empty())
+            .map(|h| PathBuf::from(h).join(".cache").join("plugspec-scratch"))
+    },
+];
 
 /// Prepares a fresh scratch directory for run `n` of `case` and copies its fixtures there.
 pub fn prepare(
