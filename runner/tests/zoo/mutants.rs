@@ -68,6 +68,9 @@ pub enum Mutant {
     /// Words every `io` error of the dynamic loader in its own terms, dropping the operating
     /// system loader's reason (and so the name of a needed library it could not find).
     HideLoaderReason,
+    /// Under a host requiring safe permissions, refuses a plugin file that root does not own,
+    /// as a policy that forgets the process's own user would.
+    RootOwnedOnly,
     /// Resolves a looked-up name in the process's global namespace first (where the host's
     /// exported symbols are), and hands that out instead of the plugin's export.
     HostNamesFirst,
@@ -190,6 +193,12 @@ pub const ZOO: &[(&str, Mutant, &str)] = &[
     ),
     ("cache-io-failures", Mutant::CacheIoFailures, "CACHE-2"),
     ("hide-loader-reason", Mutant::HideLoaderReason, "OPEN-10"),
+    ("root-owned-only", Mutant::RootOwnedOnly, "OPEN-11"),
+    (
+        "keep-failed-claims",
+        Mutant::Fault(Fault::KeepFailedClaims),
+        "VER-12",
+    ),
     (
         "ignore-origin",
         Mutant::Fault(Fault::IgnoreOrigin),
@@ -302,6 +311,17 @@ impl Loader for ZooLoader {
             return Err(e.clone());
         }
         let result = match self.mutant {
+            #[cfg(unix)]
+            Some(Mutant::RootOwnedOnly) if self.inner.host().safe_permissions => {
+                use std::os::unix::fs::MetadataExt;
+                match std::fs::metadata(path) {
+                    Ok(meta) if meta.uid() != 0 => Err(Error::io(
+                        path,
+                        format_args!("the plugin file is owned by uid {}, not root", meta.uid()),
+                    )),
+                    _ => self.inner.open(path),
+                }
+            }
             Some(Mutant::IgnoreItem(item)) => blind(item),
             Some(Mutant::IgnoreBuildIdPin) => blind("build_id_pin"),
             Some(Mutant::HostOnlyPackageDiffers) => {

@@ -50,12 +50,16 @@ pub enum Fault {
     /// Leaves packages only plugins declare unchecked, so a second plugin declaring one at
     /// another record loads (breaks "plugins agree on the packages only they share").
     SkipPluginPackages,
+    /// Keeps the packages a refused plugin declared as if it had loaded, so a later plugin
+    /// declaring them at another record is refused (breaks "a plugin refused after its packages
+    /// were judged fixes no package").
+    KeepFailedClaims,
 }
 
 #[cfg(feature = "faults")]
 impl Fault {
     /// Every fault.
-    pub const ALL: [Fault; 12] = [
+    pub const ALL: [Fault; 13] = [
         Fault::ReinitOnReopen,
         Fault::LazyInit,
         Fault::InitOnAnotherThread,
@@ -68,6 +72,7 @@ impl Fault {
         Fault::SkipPermissions,
         Fault::IgnoreOrigin,
         Fault::SkipPluginPackages,
+        Fault::KeepFailedClaims,
     ];
 }
 
@@ -120,6 +125,8 @@ hooks! {
     ignore_origin => IgnoreOrigin;
     /// Let a plugin disagree with earlier plugins on a package only plugins share (VER-12 broken).
     skip_plugin_packages => SkipPluginPackages;
+    /// Keep a refused plugin's claims on packages only plugins share (VER-12.a broken).
+    keep_failed_claims => KeepFailedClaims;
 }
 
 /// An init the loader still owes: with the `faults` feature, the entry run at the first lookup

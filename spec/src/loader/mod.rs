@@ -252,7 +252,10 @@ impl ReferenceLoader {
                 // Nothing of the plugin ran: the identity may be loaded from another file later,
                 // and its packages declared differently.
                 cache::release_identity(&identity, canonical);
-                packages::release(&claimed);
+                // VER-12.a: a refused plugin fixes no package.
+                if !self.faults.keep_failed_claims() {
+                    packages::release(&claimed);
+                }
                 return Err(e);
             }
         };
