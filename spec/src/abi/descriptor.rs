@@ -102,7 +102,9 @@ pub struct PluginDescriptor {
     /// The descriptor's layout is pinned by plugspec's own package hash, which every plugin's
     /// fingerprint carries and VER-2 compares before the descriptor is read.
     pub type_names: *const TypeNameFn,
-    /// Their number: 0 or [`PluginDescriptor::export_count`].
+    /// Their number: 0 or [`PluginDescriptor::export_count`]. 0 means the plugin records no type
+    /// names, whatever [`PluginDescriptor::type_names`] holds; a loader then compares written
+    /// types (LOOKUP-5.d).
     pub type_name_count: usize,
 }
 
