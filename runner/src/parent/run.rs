@@ -70,18 +70,34 @@ pub struct ChildRun {
 /// Where scratch directories go: `<root>/scratch/<pid>/`, unless a directory above it lets
 /// other users write (a target directory under `/tmp`): then a host requiring safe permissions
 /// (OPEN-11) would refuse every plugin there, so the case directories go to the first safe
-/// place of [`SAFE_SCRATCH`] that can be made (`/var/cache/plugspec-scratch/<pid>/` for root,
-/// `~/.cache/plugspec-scratch/<pid>/` for others), and stay under the target directory when
-/// there is none (the permission cases are then ignored, with the reason).
+/// place that can be made, `/var/cache/plugspec-scratch/<pid>/` (root) or
+/// `~/.cache/plugspec-scratch/<pid>/`, and stay under the target directory when there is none
+/// (the permission cases are then ignored, with the reason). Chosen once per fixtures root.
 pub fn scratch_root(fixtures_root: &Path) -> PathBuf {
+    static CHOSEN: std::sync::Mutex<Vec<(PathBuf, PathBuf)>> = std::sync::Mutex::new(Vec::new());
+    let mut chosen = CHOSEN.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, root)) = chosen.iter().find(|(f, _)| f == fixtures_root) {
+        return root.clone();
+    }
+    let root = choose_scratch_root(fixtures_root);
+    chosen.push((fixtures_root.to_path_buf(), root.clone()));
+    root
+}
+
+fn choose_scratch_root(fixtures_root: &Path) -> PathBuf {
     let pid = std::process::id().to_string();
     let default = fixtures_root.join("scratch");
     if safe_permissions_problem(&default).is_none() {
         return default.join(pid);
     }
-    SAFE_SCRATCH
-        .iter()
-        .filter_map(|place| place())
+    let home = std::env::var_os("HOME").filter(|h| !h.is_empty());
+    let bases = [
+        cfg!(unix).then(|| PathBuf::from("/var/cache/plugspec-scratch")),
+        home.map(|h| PathBuf::from(h).join(".cache").join("plugspec-scratch")),
+    ];
+    bases
+        .into_iter()
+        .flatten()
         .map(|base| base.join(&pid))
         .find(|root| {
             if std::fs::create_dir_all(root).is_err() {
@@ -97,17 +113,6 @@ pub fn scratch_root(fixtures_root: &Path) -> PathBuf {
         })
         .unwrap_or_else(|| default.join(pid))
 }
-
-/// Where case directories go when the target directory lies under a directory other users may
-/// write, in order of preference (see [`scratch_root`]).
-pub const SAFE_SCRATCH: [fn() -> Option<PathBuf>; 2] = [
-    || cfg!(unix).then(|| PathBuf::from("/var/cache/plugspec-scratch")),
-    || {
-        std::env::var_os("HOME")
-            .filter(|h| !h.is_empty())
-            .map(|h| PathBuf::from(h).join(".cache").join("plugspec-scratch"))
-    },
-];
 
 /// Prepares a fresh scratch directory for run `n` of `case` and copies its fixtures there.
 pub fn prepare(
