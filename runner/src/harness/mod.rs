@@ -327,6 +327,7 @@ impl<L: Loader> Harness<L> {
         if let Some(c) = &context {
             // Passed runs removed their directories; an empty per-process directory goes too.
             let _ = std::fs::remove_dir(run::scratch_root(c.registry.root()));
+            let _ = std::fs::remove_dir(run::safe_scratch_root(c.registry.root()));
         }
         let report = context.map(|c| {
             let results = c.results.lock().unwrap_or_else(|e| e.into_inner()).clone();
@@ -453,7 +454,7 @@ impl<L: Loader> Harness<L> {
         });
         let root_problem = run::root_problem();
         let safe_permissions_problem =
-            run::safe_permissions_problem(&run::scratch_root(context.registry.root()));
+            run::safe_permissions_problem(&run::safe_scratch_root(context.registry.root()));
         let only_rules = self.only_rules;
         let mut cases: Vec<&Case> = context
             .suite

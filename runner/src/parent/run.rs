@@ -67,13 +67,21 @@ pub struct ChildRun {
     pub duration: Duration,
 }
 
-/// Where scratch directories go: `<root>/scratch/<pid>/`, unless a directory above it lets
-/// other users write (a target directory under `/tmp`): then a host requiring safe permissions
-/// (OPEN-11) would refuse every plugin there, so the case directories go to the first safe
-/// place that can be made, `/var/cache/plugspec-scratch/<pid>/` (root) or
-/// `~/.cache/plugspec-scratch/<pid>/`, and stay under the target directory when there is none
-/// (the permission cases are then ignored, with the reason). Chosen once per fixtures root.
+/// Where scratch directories go: `<root>/scratch/<pid>/`.
 pub fn scratch_root(fixtures_root: &Path) -> PathBuf {
+    fixtures_root
+        .join("scratch")
+        .join(std::process::id().to_string())
+}
+
+/// Where the directories of cases whose host requires safe permissions (OPEN-11) go: the
+/// [`scratch_root`], unless a directory above it lets other users write (a target directory
+/// under `/tmp`), where that host would refuse every plugin; then the first safe place that can
+/// be made, `/var/cache/plugspec-scratch/<pid>/` (root) or `~/.cache/plugspec-scratch/<pid>/`,
+/// and the [`scratch_root`] when there is none (those cases are then ignored, with the reason).
+/// Only those cases go elsewhere: a failed case's directory is kept, and outside the target
+/// directory nothing would clear it. Chosen once per fixtures root.
+pub fn safe_scratch_root(fixtures_root: &Path) -> PathBuf {
     static CHOSEN: std::sync::Mutex<Vec<(PathBuf, PathBuf)>> = std::sync::Mutex::new(Vec::new());
     let mut chosen = CHOSEN.lock().unwrap_or_else(|e| e.into_inner());
     if let Some((_, root)) = chosen.iter().find(|(f, _)| f == fixtures_root) {
@@ -85,11 +93,11 @@ pub fn scratch_root(fixtures_root: &Path) -> PathBuf {
 }
 
 fn choose_scratch_root(fixtures_root: &Path) -> PathBuf {
-    let pid = std::process::id().to_string();
-    let default = fixtures_root.join("scratch");
+    let default = scratch_root(fixtures_root);
     if safe_permissions_problem(&default).is_none() {
-        return default.join(pid);
+        return default;
     }
+    let pid = std::process::id().to_string();
     let home = std::env::var_os("HOME").filter(|h| !h.is_empty());
     let bases = [
         cfg!(unix).then(|| PathBuf::from("/var/cache/plugspec-scratch")),
@@ -98,20 +106,24 @@ fn choose_scratch_root(fixtures_root: &Path) -> PathBuf {
     bases
         .into_iter()
         .flatten()
-        .map(|base| base.join(&pid))
-        .find(|root| {
-            if std::fs::create_dir_all(root).is_err() {
+        .find(|base| {
+            // The base stays (empty between runs); `<pid>` is made by `prepare` when a case runs,
+            // so a process that runs none leaves nothing. It is made here once only to learn
+            // whether this user may write there.
+            let probe = base.join(&pid);
+            if std::fs::create_dir_all(&probe).is_err() {
                 return false;
             }
+            let _ = std::fs::remove_dir(&probe);
             // Whatever the umask: writable by the runner alone, as `prepare` makes its own.
             #[cfg(unix)]
-            for d in root.ancestors().take(2) {
+            {
                 use std::os::unix::fs::PermissionsExt;
-                let _ = std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755));
+                let _ = std::fs::set_permissions(base, std::fs::Permissions::from_mode(0o755));
             }
-            safe_permissions_problem(root).is_none()
+            safe_permissions_problem(base).is_none()
         })
-        .unwrap_or_else(|| default.join(pid))
+        .map_or(default, |base| base.join(&pid))
 }
 
 /// Prepares a fresh scratch directory for run `n` of `case` and copies its fixtures there.
@@ -120,7 +132,12 @@ pub fn prepare(
     n: u32,
     registry: &Registry,
 ) -> Result<(PathBuf, BTreeMap<String, PathBuf>), String> {
-    let dir = scratch_root(registry.root()).join(format!("{}-{n}", case.id));
+    let root = if case.host.safe_permissions {
+        safe_scratch_root(registry.root())
+    } else {
+        scratch_root(registry.root())
+    };
+    let dir = root.join(format!("{}-{n}", case.id));
     if dir.exists() {
         let _ = std::fs::remove_dir_all(&dir);
     }
