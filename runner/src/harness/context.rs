@@ -1,5 +1,7 @@
 //! What every trial of a run shares ([`Context`]): the suite, the fixtures, the driver and the
-//! results; running one case in fresh children, judging it and comparing its transcript.
+//! results; and one trial's outcome: whether its case applies, the verdict of
+//! [`run::run_case`] with the known failures applied, its transcript against the snapshot, and
+//! the record the report is made from.
 
 use super::*;
 
@@ -113,7 +115,17 @@ impl Context {
             );
             return Ok(Completion::ignored_with(reason));
         }
-        let (verdict, transcript, runs) = self.run_case(case);
+        let run::CaseRun {
+            verdict,
+            transcript,
+            runs,
+        } = run::run_case(
+            case,
+            &self.driver,
+            &self.registry,
+            self.timeout,
+            &self.fixtures_src,
+        );
         // The verdict is the judge's alone; the snapshot is compared apart from it.
         let known = self.known.get(&case.id);
         let (status, result) = match (verdict, known) {
@@ -191,47 +203,5 @@ impl Context {
             (Ok(None), None) => Ok(Completion::Completed),
             (Ok(Some(reason)), None) => Ok(Completion::ignored_with(reason)),
         }
-    }
-
-    /// Runs every repetition; stops at the first failure. Returns the verdict, the transcript
-    /// of the failing run (or the first), and how many children ran.
-    fn run_case(&self, case: &Case) -> (Result<(), String>, Option<snapshot::Transcript>, u32) {
-        let mut transcript = None;
-        for n in 1..=case.repeat {
-            let (dir, fixtures) = match run::prepare(case, n, &self.registry) {
-                Ok(x) => x,
-                Err(e) => return (Err(format!("cannot prepare the case: {e}")), None, n - 1),
-            };
-            let child = run::run_child(
-                &self.driver,
-                case,
-                &dir,
-                &fixtures,
-                self.timeout,
-                self.registry.catalog(),
-            );
-            let verdict = judge::judge(case, &child);
-            let t = snapshot::transcript(case, &child, self.registry.root(), &self.fixtures_src);
-            if n == 1 || verdict.is_err() {
-                transcript = Some(t);
-            }
-            if let Err(message) = verdict {
-                let prefix = if case.repeat > 1 {
-                    format!("run {n} of {}: ", case.repeat)
-                } else {
-                    String::new()
-                };
-                return (
-                    Err(format!(
-                        "{prefix}{message}\n(the case directory is kept: {})",
-                        plugspec::error::escaped(&dir)
-                    )),
-                    transcript,
-                    n,
-                );
-            }
-            run::cleanup(&dir);
-        }
-        (Ok(()), transcript, case.repeat)
     }
 }

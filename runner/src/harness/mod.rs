@@ -19,7 +19,7 @@ use crate::fixtures::{Catalog, Registry, target_dir};
 use crate::known_failures::KnownFailures;
 use crate::parent::snapshot::SnapshotOutcome;
 use crate::report::{CaseResult, Report, Snapshots, Status, Written};
-use crate::{child, judge, platforms, run, snapshot};
+use crate::{child, platforms, run, snapshot};
 
 mod context;
 mod notes;

@@ -2,7 +2,8 @@
 //!
 //! | concern | module |
 //! |---|---|
-//! | scratch directory, child process, time limit, reading the protocol | [`run`] |
+//! | one case: each run in a fresh child, judged ([`run::run_case`]); the child process, its time limit, reading the protocol | [`run`] |
+//! | the scratch directories, their permissions, and why a case cannot run here | [`scratch`] |
 //! | observations against expectations → verdict | [`judge`] |
 //! | the transcript and its snapshot | [`snapshot`] |
 //! | paths, addresses and control characters made stable for transcripts | [`normalize`] |
@@ -13,4 +14,5 @@
 pub mod judge;
 pub mod normalize;
 pub mod run;
+pub mod scratch;
 pub mod snapshot;
