@@ -60,7 +60,8 @@
 //! | which fixtures exist, building them once per process | [`fixtures`], [`cargo`] |
 //! | the parent↔child protocol (versioned JSON lines) | [`protocol`] |
 //! | the child: steps against `L`, file operations, allocation counting, observations back | [`child`] |
-//! | the parent: scratch dir, child process, time limit | [`parent::run`] |
+//! | the parent's side of one case: each run in a fresh child, judged ([`parent::run::run_case`]); the child process, time limit | [`parent::run`] |
+//! | scratch directories and their permissions | [`parent::scratch`] |
 //! | observations vs expectations → verdict | [`parent::judge`] |
 //! | transcripts and snapshots | [`parent::snapshot`], [`parent::normalize`] |
 //! | known failures | [`known_failures`] |
