@@ -127,48 +127,92 @@ impl fmt::Display for SymbolKind {
 
 /// A looked-up symbol: its name, kind, declared Rust type and address.
 ///
-/// The address is valid for the life of the process (plugins are never unloaded).
+/// The address is valid for the life of the process (plugins are never unloaded). A `Symbol`
+/// is one pointer to its record, which lives as long as the process, so that a lookup returns
+/// it as cheaply as a map returns a reference; two symbols are equal when their records are.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Symbol {
-    name: &'static str,
-    kind: SymbolKind,
-    rust_type: &'static str,
-    size: usize,
-    align: usize,
-    address: *mut (),
-    identity: &'static str,
-    /// The compiler's name of the declared type (`core::any::type_name`), if the plugin
-    /// recorded it (LOOKUP-5).
-    type_name: Option<&'static str>,
+    info: &'static SymbolInfo,
 }
 
-// SAFETY: a `Symbol` is an address plus static metadata. The address names code or storage that
-// lives for the whole process; sending the address between threads is sound, and any access
-// through it goes through the `unsafe` accessors whose contracts cover synchronisation.
-unsafe impl Send for Symbol {}
+// One pointer: a lookup returns a `Symbol` as cheaply as a map returns a reference.
+const _: () = assert!(size_of::<Symbol>() == size_of::<*const ()>());
+
+/// What a [`Symbol`] points at. A loader keeps one per export for the life of the process.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct SymbolInfo {
+    pub(crate) name: &'static str,
+    pub(crate) kind: SymbolKind,
+    pub(crate) rust_type: &'static str,
+    pub(crate) size: usize,
+    pub(crate) align: usize,
+    pub(crate) address: *mut (),
+    pub(crate) identity: &'static str,
+    /// The compiler's name of the declared type (`core::any::type_name`), if the plugin
+    /// recorded it (LOOKUP-5).
+    pub(crate) type_name: Option<&'static str>,
+}
+
+// SAFETY: a `SymbolInfo` is an address plus static metadata. The address names code or storage
+// that lives for the whole process; sending the address between threads is sound, and any access
+// through it goes through `Symbol`'s `unsafe` accessors whose contracts cover synchronisation.
+unsafe impl Send for SymbolInfo {}
 // SAFETY: as for `Send`: sharing the address itself is sound; accesses are the caller's contract.
-unsafe impl Sync for Symbol {}
+unsafe impl Sync for SymbolInfo {}
 
 impl fmt::Debug for Symbol {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let info = self.info;
         f.debug_struct("Symbol")
-            .field("name", &self.name)
-            .field("kind", &self.kind)
-            .field("rust_type", &self.rust_type)
-            .field("type_name", &self.type_name)
-            .field("address", &self.address)
+            .field("name", &info.name)
+            .field("kind", &info.kind)
+            .field("rust_type", &info.rust_type)
+            .field("type_name", &info.type_name)
+            .field("address", &info.address)
             .finish()
     }
 }
 
+/// The records [`Symbol::new`] made, so that equal arguments share one record: a loader that
+/// makes its symbols at every lookup does not grow the process.
+static INTERNED: std::sync::LazyLock<
+    std::sync::Mutex<std::collections::HashSet<&'static SymbolInfo>>,
+> = std::sync::LazyLock::new(Default::default);
+
 impl Symbol {
+    /// The symbol whose record is `info` (the reference loader keeps its records in one slice
+    /// per plugin, for the life of the process).
+    #[cfg(feature = "loader")]
+    #[inline]
+    pub(crate) const fn from_static(info: &'static SymbolInfo) -> Symbol {
+        Symbol { info }
+    }
+
+    /// The symbol of `info`: its interned record, made (one allocation, kept for the life of
+    /// the process) the first time these values are seen.
+    fn interned(info: SymbolInfo) -> Symbol {
+        let mut known = INTERNED
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(&info) = known.get(&info) {
+            return Symbol { info };
+        }
+        let info: &'static SymbolInfo = Box::leak(Box::new(info));
+        known.insert(info);
+        Symbol { info }
+    }
+
     /// A symbol record. Loaders build these from a plugin's manifest.
+    ///
+    /// The record is interned: the first call with these values allocates it once, for the life
+    /// of the process (as the plugin's code is); later calls with the same values return it
+    /// without allocating. Build a plugin's symbols when it loads and hand out copies.
     ///
     /// # Safety
     /// `address` must be, for the life of the process, the address of a function of type
     /// `rust_type` (for [`SymbolKind::Function`]) or of storage of type `rust_type` with `size`
     /// and `align` that may be written through (for [`SymbolKind::Variable`]).
-    pub const unsafe fn new(
+    pub unsafe fn new(
         identity: &'static str,
         name: &'static str,
         kind: SymbolKind,
@@ -177,7 +221,7 @@ impl Symbol {
         align: usize,
         address: *mut (),
     ) -> Symbol {
-        Symbol {
+        Symbol::interned(SymbolInfo {
             name,
             kind,
             rust_type,
@@ -186,7 +230,7 @@ impl Symbol {
             address,
             identity,
             type_name: None,
-        }
+        })
     }
 
     /// The symbol with the compiler's name of its declared type, `core::any::type_name` as the
@@ -196,57 +240,57 @@ impl Symbol {
     /// # Safety
     /// `type_name` must be `core::any::type_name` of the type the symbol's address holds (for a
     /// variable) or is (for a function), computed by the same toolchain as this host's.
-    pub const unsafe fn with_type_name(self, type_name: &'static str) -> Symbol {
-        Symbol {
+    pub unsafe fn with_type_name(self, type_name: &'static str) -> Symbol {
+        Symbol::interned(SymbolInfo {
             type_name: Some(type_name),
-            ..self
-        }
+            ..*self.info
+        })
     }
 
     /// The compiler's name of the declared type, if the plugin recorded it (LOOKUP-5).
     pub fn type_name(&self) -> Option<&'static str> {
-        self.type_name
+        self.info.type_name
     }
 
     /// The exported name.
     pub fn name(&self) -> &'static str {
-        self.name
+        self.info.name
     }
 
     /// Function or variable.
     pub fn kind(&self) -> SymbolKind {
-        self.kind
+        self.info.kind
     }
 
     /// The Rust type the plugin declared, as written (for example `extern "C" fn(i32) -> i32`).
     pub fn rust_type(&self) -> &'static str {
-        self.rust_type
+        self.info.rust_type
     }
 
     /// The declared size in bytes: of a variable's storage, or of the function pointer type.
     pub fn size(&self) -> usize {
-        self.size
+        self.info.size
     }
 
     /// The declared alignment: of a variable's storage, or of the function pointer type.
     pub fn align(&self) -> usize {
-        self.align
+        self.info.align
     }
 
     /// The address: the function itself, or a pointer into the plugin's storage.
     pub fn address(&self) -> *mut () {
-        self.address
+        self.info.address
     }
 
     /// The identity of the plugin the symbol belongs to.
     pub fn plugin_identity(&self) -> &'static str {
-        self.identity
+        self.info.identity
     }
 
     /// Whether this symbol is a `kind` whose declared type is `rust_type` (compared with all
     /// white space removed, so `fn(i32)->i32` and `fn(i32) -> i32` are the same written type).
     pub fn has_type(&self, kind: SymbolKind, rust_type: &str) -> bool {
-        self.kind == kind && same_written_type(self.rust_type, rust_type)
+        self.info.kind == kind && same_written_type(self.info.rust_type, rust_type)
     }
 
     /// Checks kind and written type, naming both sides when they differ.
@@ -255,9 +299,9 @@ impl Symbol {
             Ok(())
         } else {
             Err(Error::type_mismatch(
-                self.name,
-                self.identity,
-                &format!("a {} of type {}", self.kind, self.rust_type),
+                self.info.name,
+                self.info.identity,
+                &format!("a {} of type {}", self.info.kind, self.info.rust_type),
                 &format!("a {kind} of type {rust_type}"),
             ))
         }
@@ -269,11 +313,11 @@ impl Symbol {
     /// in different crates differ); otherwise the written types are compared
     /// ([`Symbol::check_type`]). The written types appear in the message either way.
     pub fn check_type_of<T: ?Sized>(&self, kind: SymbolKind, rust_type: &str) -> Result<(), Error> {
-        let Some(declared) = self.type_name else {
+        let Some(declared) = self.info.type_name else {
             return self.check_type(kind, rust_type);
         };
         let requested = core::any::type_name::<T>();
-        if self.kind == kind && declared == requested {
+        if self.info.kind == kind && declared == requested {
             return Ok(());
         }
         let both_named = |kind: SymbolKind, written: &str, name: &str| {
@@ -284,9 +328,9 @@ impl Symbol {
             }
         };
         Err(Error::type_mismatch(
-            self.name,
-            self.identity,
-            &both_named(self.kind, self.rust_type, declared),
+            self.info.name,
+            self.info.identity,
+            &both_named(self.info.kind, self.info.rust_type, declared),
             &both_named(kind, rust_type, requested),
         ))
     }
@@ -303,15 +347,15 @@ impl Symbol {
         self.check_type_of::<F>(SymbolKind::Function, rust_type)?;
         // LOOKUP-5: the declared layout is honoured, and only a pointer-sized `F` can hold the
         // address.
-        if size_of::<F>() != self.size
-            || align_of::<F>() != self.align
+        if size_of::<F>() != self.info.size
+            || align_of::<F>() != self.info.align
             || size_of::<F>() != size_of::<*mut ()>()
         {
             return Err(self.layout_mismatch::<F>());
         }
         // SAFETY: the kind and written type match and `F` is pointer-sized; the caller promises
         // `F` is the function pointer type the plugin declared, so the address is a valid `F`.
-        Ok(unsafe { std::mem::transmute_copy::<*mut (), F>(&self.address) })
+        Ok(unsafe { std::mem::transmute_copy::<*mut (), F>(&self.info.address) })
     }
 
     /// The variable, typed, as a `'static` reference into the plugin's storage. Prefer the
@@ -334,19 +378,19 @@ impl Symbol {
     /// business.
     pub fn variable_ptr<T>(&self, rust_type: &str) -> Result<*mut T, Error> {
         self.check_type_of::<T>(SymbolKind::Variable, rust_type)?;
-        if size_of::<T>() != self.size || align_of::<T>() != self.align {
+        if size_of::<T>() != self.info.size || align_of::<T>() != self.info.align {
             return Err(self.layout_mismatch::<T>());
         }
-        Ok(self.address.cast::<T>())
+        Ok(self.info.address.cast::<T>())
     }
 
     fn layout_mismatch<T>(&self) -> Error {
         Error::type_mismatch(
-            self.name,
-            self.identity,
+            self.info.name,
+            self.info.identity,
             &format!(
                 "a {} of type {} (size {}, align {})",
-                self.kind, self.rust_type, self.size, self.align
+                self.info.kind, self.info.rust_type, self.info.size, self.info.align
             ),
             &format!(
                 "a type of size {}, align {}",
@@ -446,6 +490,33 @@ impl Loader for RefusingLoader {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn equal_symbols_share_one_record_and_others_do_not() {
+        let at = |address: usize| {
+            // SAFETY: only compared, never called or dereferenced.
+            unsafe {
+                Symbol::new(
+                    "t",
+                    "interned",
+                    SymbolKind::Variable,
+                    "u8",
+                    1,
+                    1,
+                    address as *mut (),
+                )
+            }
+        };
+        let (a, b, other) = (at(0x10), at(0x10), at(0x11));
+        assert!(std::ptr::eq(a.info, b.info));
+        assert!(!std::ptr::eq(a.info, other.info));
+        assert_ne!(a, other);
+        // SAFETY: as above.
+        let (typed, typed_again) = unsafe { (a.with_type_name("u8"), b.with_type_name("u8")) };
+        assert_eq!((a.type_name(), typed.type_name()), (None, Some("u8")));
+        assert!(std::ptr::eq(typed.info, typed_again.info));
+        assert_ne!(a, typed);
+    }
     use super::*;
     use crate::ErrorKind;
 

@@ -41,7 +41,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use crate::abi::{self, ManifestError};
-use crate::contract::{Loader, Plugin, Symbol};
+use crate::contract::{Loader, Plugin, Symbol, SymbolInfo};
 use crate::error::Error;
 use crate::fingerprint::{self, HostConfig};
 
@@ -100,7 +100,7 @@ impl LoadedPlugin {
     /// [`Error::detail`] as a `&str`), which holds the caller's name.
     pub fn get(&self, name: &str) -> Option<Symbol> {
         faults::on_lookup(&self.inner.deferred_init, &self.inner.path);
-        self.inner.symbols.get(name).copied()
+        self.inner.symbols.get(name)
     }
 }
 
@@ -496,25 +496,21 @@ fn symbols(
         .zip(exports(descriptor))
         .zip(type_names(descriptor))
         .map(|((record, export), type_name)| {
-            // SAFETY: the address is the SDK's export for this manifest record (the descriptor
-            // matched the manifest read from the file, whose fingerprint matched this host); the
-            // library is never unmapped, so it stays valid for the process.
-            let symbol = unsafe {
-                Symbol::new(
-                    manifest.identity,
-                    record.name,
-                    record.kind,
-                    record.rust_type,
-                    record.size as usize,
-                    record.align as usize,
-                    export.0.cast_mut(),
-                )
-            };
-            match type_name {
-                // SAFETY: the name is the SDK's `type_name` of this export's declared type,
-                // computed by the plugin's compiler, which the fingerprint pinned to this one.
-                Some(name) => unsafe { symbol.with_type_name(name) },
-                None => symbol,
+            // `Symbol::new`'s safety contract, which the record must keep: the address is the SDK's
+            // export for this manifest record (the descriptor matched the manifest read from the
+            // file, whose fingerprint matched this host); the library is never unmapped, so it
+            // stays valid for the process. The type name is the SDK's `type_name` of this
+            // export's declared type, computed by the plugin's compiler, which the fingerprint
+            // pinned to this one.
+            SymbolInfo {
+                name: record.name,
+                kind: record.kind,
+                rust_type: record.rust_type,
+                size: record.size as usize,
+                align: record.align as usize,
+                address: export.0.cast_mut(),
+                identity: manifest.identity,
+                type_name,
             }
         })
         .collect();

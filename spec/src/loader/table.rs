@@ -1,7 +1,8 @@
 //! A loaded plugin's symbol table (rules `LOOKUP-*`): built once at load, read-only after.
 //!
-//! The symbols sit in one slice, in the manifest's order; a hash map from name to position in
-//! that slice finds them. Its buckets are a name and a 32-bit position (24 bytes), and its hash
+//! The symbols' records sit in one slice, in the manifest's order, kept for the life of the
+//! process (a plugin is never unloaded), so that a lookup returns a [`Symbol`] that is one
+//! pointer to its record; a hash map from name to position in that slice finds them. Its buckets are a name and a 32-bit position (24 bytes), and its hash
 //! is rustc-hash's Fx: unkeyed, because the table is fixed at load and its keys are the plugin's
 //! own export names, so a keyed hash would buy nothing and cost every lookup. A hit is one short
 //! hash, one probe, one name comparison and one slice read; nothing allocates.
@@ -10,35 +11,36 @@ use std::collections::HashMap;
 
 use rustc_hash::FxBuildHasher;
 
-use crate::contract::Symbol;
+use crate::contract::{Symbol, SymbolInfo};
 
 /// The exports of one plugin, by name.
 pub(crate) struct SymbolTable {
-    symbols: Box<[Symbol]>,
+    symbols: &'static [SymbolInfo],
     index: HashMap<&'static str, u32, FxBuildHasher>,
 }
 
 impl SymbolTable {
     /// The table of `symbols`, whose names are distinct (the manifest decoder refuses a
     /// duplicate, rule VER-7). Were a name repeated, the first record would win.
-    pub(crate) fn new(symbols: Vec<Symbol>) -> SymbolTable {
+    pub(crate) fn new(symbols: Vec<SymbolInfo>) -> SymbolTable {
         let mut index = HashMap::with_capacity_and_hasher(symbols.len(), FxBuildHasher);
         for (at, symbol) in symbols.iter().enumerate() {
             // A manifest holds at most `u32::MAX` records (its count is a u32).
             let at = u32::try_from(at).expect("a manifest counts its symbols in a u32");
-            index.entry(symbol.name()).or_insert(at);
+            index.entry(symbol.name).or_insert(at);
         }
         SymbolTable {
-            symbols: symbols.into_boxed_slice(),
+            // Kept for the process, as the plugin's code is: symbols point into it.
+            symbols: Box::leak(symbols.into_boxed_slice()),
             index,
         }
     }
 
     /// The symbol called `name`, if the plugin exports one.
     #[inline]
-    pub(crate) fn get(&self, name: &str) -> Option<&Symbol> {
+    pub(crate) fn get(&self, name: &str) -> Option<Symbol> {
         let &at = self.index.get(name)?;
-        self.symbols.get(at as usize)
+        self.symbols.get(at as usize).map(Symbol::from_static)
     }
 
     /// How many symbols the plugin exports.
@@ -52,18 +54,17 @@ mod tests {
     use super::*;
     use crate::contract::SymbolKind;
 
-    fn symbol(name: &'static str, address: usize) -> Symbol {
-        // SAFETY: these symbols are only looked up and compared, never called or dereferenced.
-        unsafe {
-            Symbol::new(
-                "test",
-                name,
-                SymbolKind::Variable,
-                "u8",
-                1,
-                1,
-                address as *mut (),
-            )
+    fn symbol(name: &'static str, address: usize) -> SymbolInfo {
+        // These symbols are only looked up and compared, never called or dereferenced.
+        SymbolInfo {
+            name,
+            kind: SymbolKind::Variable,
+            rust_type: "u8",
+            size: 1,
+            align: 1,
+            address: address as *mut (),
+            identity: "test",
+            type_name: None,
         }
     }
 
