@@ -98,6 +98,7 @@ impl LoadedPlugin {
     /// `lookup`'s miss allocates exactly once: its [`Error`] owns the message Go words
     /// (`plugin: symbol <name> not found in plugin <identity>`, returned by
     /// [`Error::detail`] as a `&str`), which holds the caller's name.
+    #[inline]
     pub fn get(&self, name: &str) -> Option<Symbol> {
         faults::on_lookup(&self.inner.deferred_init, &self.inner.path);
         self.inner.symbols.get(name)
@@ -109,6 +110,7 @@ impl Plugin for LoadedPlugin {
         self.inner.identity
     }
 
+    #[inline]
     fn lookup(&self, name: &str) -> Result<Symbol, Error> {
         self.get(name)
             .ok_or_else(|| Error::symbol_not_found(name, self.inner.identity))

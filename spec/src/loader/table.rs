@@ -2,10 +2,11 @@
 //!
 //! The symbols' records sit in one slice, in the manifest's order, kept for the life of the
 //! process (a plugin is never unloaded), so that a lookup returns a [`Symbol`] that is one
-//! pointer to its record; a hash map from name to position in that slice finds them. Its buckets are a name and a 32-bit position (24 bytes), and its hash
-//! is rustc-hash's Fx: unkeyed, because the table is fixed at load and its keys are the plugin's
-//! own export names, so a keyed hash would buy nothing and cost every lookup. A hit is one short
-//! hash, one probe, one name comparison and one slice read; nothing allocates.
+//! pointer to its record. A hash map from name to record finds them: its buckets are a name and
+//! a pointer (24 bytes), and its hash is rustc-hash's Fx: unkeyed, because the table is fixed at
+//! load and its keys are the plugin's own export names, so a keyed hash would buy nothing and
+//! cost every lookup. A hit is one short hash, one probe and one name comparison; nothing
+//! allocates.
 
 use std::collections::HashMap;
 
@@ -15,37 +16,31 @@ use crate::contract::{Symbol, SymbolInfo};
 
 /// The exports of one plugin, by name.
 pub(crate) struct SymbolTable {
-    symbols: &'static [SymbolInfo],
-    index: HashMap<&'static str, u32, FxBuildHasher>,
+    index: HashMap<&'static str, &'static SymbolInfo, FxBuildHasher>,
 }
 
 impl SymbolTable {
     /// The table of `symbols`, whose names are distinct (the manifest decoder refuses a
     /// duplicate, rule VER-7). Were a name repeated, the first record would win.
     pub(crate) fn new(symbols: Vec<SymbolInfo>) -> SymbolTable {
+        // Kept for the process, as the plugin's code is: symbols point into it.
+        let symbols: &'static [SymbolInfo] = Box::leak(symbols.into_boxed_slice());
         let mut index = HashMap::with_capacity_and_hasher(symbols.len(), FxBuildHasher);
-        for (at, symbol) in symbols.iter().enumerate() {
-            // A manifest holds at most `u32::MAX` records (its count is a u32).
-            let at = u32::try_from(at).expect("a manifest counts its symbols in a u32");
-            index.entry(symbol.name).or_insert(at);
+        for symbol in symbols {
+            index.entry(symbol.name).or_insert(symbol);
         }
-        SymbolTable {
-            // Kept for the process, as the plugin's code is: symbols point into it.
-            symbols: Box::leak(symbols.into_boxed_slice()),
-            index,
-        }
+        SymbolTable { index }
     }
 
     /// The symbol called `name`, if the plugin exports one.
     #[inline]
     pub(crate) fn get(&self, name: &str) -> Option<Symbol> {
-        let &at = self.index.get(name)?;
-        self.symbols.get(at as usize).map(Symbol::from_static)
+        self.index.get(name).copied().map(Symbol::from_static)
     }
 
     /// How many symbols the plugin exports.
     pub(crate) fn len(&self) -> usize {
-        self.symbols.len()
+        self.index.len()
     }
 }
 
