@@ -3,8 +3,9 @@
 //!
 //! On Linux the path itself is opened with `O_PATH` (one path walk; nothing is read, a FIFO does
 //! not block, a device is not opened) and the kernel's name of the descriptor is read back from
-//! `/proc/self/fd`; on macOS a regular file is opened for events only and named by
-//! `fcntl(F_GETPATH)`. Three or four system calls whatever the depth, into a buffer on the
+//! `/proc/self/fd`, held open for the process (`getpid` tells a forked child, which then opens
+//! its own); on macOS a regular file is opened for events only and named by
+//! `fcntl(F_GETPATH)`. Four system calls whatever the depth, into a buffer on the
 //! caller's stack. Wherever that gives no plain answer, `realpath(3)` (`std::fs::canonicalize`)
 //! decides, exactly as it would alone.
 
@@ -106,6 +107,49 @@ fn c_path(given: &Path, buffer: &mut [u8; PATH_MAX]) -> *const libc::c_char {
     buffer.as_ptr().cast()
 }
 
+/// This process's `/proc/self/fd`, and the process it was opened in, as `pid << 32 | descriptor`
+/// (0: not yet). Opened once and held for the life of the process, so that naming a descriptor
+/// is one `readlinkat` in it rather than a walk of `/proc/self/fd/<n>` on every `open`.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+static FD_DIRECTORY: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// The descriptor of this process's `/proc/self/fd` directory ([`FD_DIRECTORY`]), opened on
+/// first use; `None` where it cannot be opened (no `/proc`). A child made by `fork` inherits its
+/// parent's descriptor, which names the parent's table: it is recognised by the process ID and
+/// a descriptor of the child's own is opened (the inherited one is left alone: the child may
+/// have closed it and reused its number).
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn fd_directory() -> Option<libc::c_int> {
+    use std::sync::atomic::Ordering;
+    let tagged = |pid: u32, fd: libc::c_int| (u64::from(pid) << 32) | u64::from(fd as u32);
+    // SAFETY: `getpid` has no preconditions and cannot fail.
+    let pid = unsafe { libc::getpid() } as u32;
+    let known = FD_DIRECTORY.load(Ordering::Acquire);
+    if known != 0 && (known >> 32) as u32 == pid {
+        return Some(known as u32 as libc::c_int);
+    }
+    // SAFETY: the path is a NUL-terminated literal.
+    let fd = unsafe {
+        libc::open(
+            c"/proc/self/fd".as_ptr(),
+            libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC,
+        )
+    };
+    if fd < 0 {
+        return None;
+    }
+    match FD_DIRECTORY.compare_exchange(known, tagged(pid, fd), Ordering::AcqRel, Ordering::Acquire)
+    {
+        Ok(_) => Some(fd),
+        Err(other) => {
+            // Another thread stored one first: keep that one.
+            // SAFETY: `fd` was opened above by this thread and handed to no one.
+            unsafe { libc::close(fd) };
+            ((other >> 32) as u32 == pid).then_some(other as u32 as libc::c_int)
+        }
+    }
+}
+
 /// The canonical path of `given`, as its length in `buffer`, read back from the kernel's name of
 /// an `O_PATH` descriptor. `None` whenever that gives no plain answer — the open fails (then
 /// `realpath` reports the error, exactly as without this), `/proc` is not mounted, or the name
@@ -127,15 +171,34 @@ fn by_descriptor(given: &Path, buffer: &mut [u8; PATH_MAX]) -> Option<(usize, Op
     let fd = unsafe { OwnedFd::from_raw_fd(fd) };
     let mut link = [0u8; 32];
     let mut rest = &mut link[..];
-    write!(rest, "/proc/self/fd/{}\0", fd.as_raw_fd()).ok()?;
-    // SAFETY: `link` holds a NUL-terminated string; `buffer` is writable for its whole length,
-    // and readlink writes at most that many bytes.
-    let n = unsafe {
-        libc::readlink(
-            link.as_ptr().cast(),
-            buffer.as_mut_ptr().cast(),
-            buffer.len(),
-        )
+    let n = match fd_directory() {
+        // Named relative to this process's `/proc/self/fd`, held open: no walk of `/proc/self`.
+        Some(dir) => {
+            write!(rest, "{}\0", fd.as_raw_fd()).ok()?;
+            // SAFETY: `dir` is an open directory descriptor; `link` holds a NUL-terminated
+            // string; `buffer` is writable for its whole length, and readlinkat writes at most
+            // that many bytes.
+            unsafe {
+                libc::readlinkat(
+                    dir,
+                    link.as_ptr().cast(),
+                    buffer.as_mut_ptr().cast(),
+                    buffer.len(),
+                )
+            }
+        }
+        None => {
+            write!(rest, "/proc/self/fd/{}\0", fd.as_raw_fd()).ok()?;
+            // SAFETY: `link` holds a NUL-terminated string; `buffer` is writable for its whole
+            // length, and readlink writes at most that many bytes.
+            unsafe {
+                libc::readlink(
+                    link.as_ptr().cast(),
+                    buffer.as_mut_ptr().cast(),
+                    buffer.len(),
+                )
+            }
+        }
     };
     // A result as long as the buffer may have been cut short.
     let len = usize::try_from(n).ok().filter(|&n| n > 0 && n < PATH_MAX)?;
@@ -225,5 +288,51 @@ mod tests {
             resolve_in(&exe, &mut buffer).unwrap(),
             Cow::Borrowed(_)
         ));
+    }
+
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    #[test]
+    fn a_forked_child_names_descriptors_in_its_own_table() {
+        use std::os::unix::ffi::OsStrExt;
+        let exe = std::env::current_exe().unwrap();
+        let expected = std::fs::canonicalize(&exe).unwrap();
+        let expected = expected.as_os_str().as_bytes();
+        // The parent's `/proc/self/fd` is open before the fork.
+        let mut buffer = PathBuffer::new();
+        resolve_in(&exe, &mut buffer).unwrap();
+        let mut pipe = [0; 2];
+        // SAFETY: `pipe` has room for the two descriptors.
+        assert_eq!(unsafe { libc::pipe(pipe.as_mut_ptr()) }, 0);
+        // SAFETY: the child calls only `read`, the resolution (system calls and stack buffers,
+        // no allocation on this path) and `_exit`.
+        let child = unsafe { libc::fork() };
+        assert!(child >= 0);
+        if child == 0 {
+            let mut byte = 0u8;
+            // SAFETY: one byte into `byte`; then the child leaves without unwinding.
+            unsafe {
+                libc::read(pipe[0], (&raw mut byte).cast(), 1);
+                let mut buffer = PathBuffer::new();
+                let named = resolve_in(&exe, &mut buffer);
+                let same = matches!(&named, Ok(p) if p.as_os_str().as_bytes() == expected);
+                libc::_exit(if same { 0 } else { 1 });
+            }
+        }
+        // The parent's lowest free descriptor, which the child's `O_PATH` descriptor would get
+        // too: read through the parent's table, the child would be told `/dev/null`.
+        let decoy = std::fs::File::open("/dev/null").unwrap();
+        let mut status = 0;
+        // SAFETY: one byte from a live buffer to the pipe; `status` is writable.
+        unsafe {
+            libc::write(pipe[1], [1u8].as_ptr().cast(), 1);
+            assert_eq!(libc::waitpid(child, &mut status, 0), child);
+            libc::close(pipe[0]);
+            libc::close(pipe[1]);
+        }
+        drop(decoy);
+        assert!(
+            libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+            "{status}"
+        );
     }
 }
