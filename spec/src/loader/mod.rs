@@ -196,7 +196,7 @@ impl ReferenceLoader {
         if self.host.safe_permissions {
             permissions::check(path, &canonical, &file)?;
         }
-        let facts = read::read_file(path, &canonical, &file)?;
+        let facts = read::read_file(path, &canonical, &file)?.manifest;
         let manifest = decode(path, &facts.bytes)?;
         let differences = fingerprint::compare(&manifest.fingerprint, &self.host);
         if !differences.is_empty() {
@@ -221,9 +221,12 @@ impl ReferenceLoader {
             permissions::check(given, canonical, &file)?;
         }
         if self.faults.map_before_check() {
-            os::map(given, canonical, &file, true, true)?;
+            os::map(given, canonical, &file, true, false)?;
         }
-        let facts = read::read_file(given, canonical, &file)?;
+        let read::FileFacts {
+            manifest: facts,
+            names_origin,
+        } = read::read_file(given, canonical, &file)?;
         let bytes = &facts.bytes;
         let manifest = decode(given, bytes)?;
         // VER-2, VER-3: every differing item refuses the plugin, before any of its code runs.
@@ -248,7 +251,8 @@ impl ReferenceLoader {
                 return Err(Error::version_mismatch(given, differences));
             }
         };
-        let mapped = match self.map_checked(given, canonical, &file, bytes, &manifest) {
+        let origin = names_origin && !self.faults.ignore_origin();
+        let mapped = match self.map_checked(given, canonical, &file, bytes, &manifest, origin) {
             Ok(mapped) => mapped,
             Err(e) => {
                 // Nothing of the plugin ran: the identity may be loaded from another file later,
@@ -289,14 +293,9 @@ impl ReferenceLoader {
         file: &std::fs::File,
         file_manifest: &[u8],
         decoded: &abi::Manifest<'_>,
+        origin: bool,
     ) -> Result<(&'static abi::PluginDescriptor, abi::Manifest<'static>), Error> {
-        let mapped = os::map(
-            given,
-            canonical,
-            file,
-            !self.faults.no_nodelete(),
-            !self.faults.ignore_origin(),
-        )?;
+        let mapped = os::map(given, canonical, file, !self.faults.no_nodelete(), origin)?;
         let shown = crate::error::escaped(canonical);
         let descriptor = mapped.descriptor().ok_or_else(|| {
             Error::not_a_plugin(

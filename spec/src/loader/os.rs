@@ -38,9 +38,9 @@ pub(crate) struct Mapped {
 /// Maps the library `file` (opened at `canonical`, checked). No plugspec code in it runs here
 /// (only the C runtime's and the plugin's ELF constructors, which the SDK never writes).
 ///
-/// `nodelete` is always true except under the deliberate fault `NoNodelete`, and `origin` (map a
-/// plugin whose rpath names `$ORIGIN` so that it names the plugin's directory) except under
-/// `IgnoreOrigin`.
+/// `nodelete` is always true except under the deliberate fault `NoNodelete`; `origin` says that
+/// the plugin's rpath names `$ORIGIN` ([`super::read::FileFacts::names_origin`]), so that it is
+/// mapped by a name whose directory is the plugin's (false under the fault `IgnoreOrigin`).
 #[cfg(unix)]
 pub(crate) fn map(
     given: &Path,
@@ -85,16 +85,14 @@ fn map_file(
     // open of a process seeds no hasher.
     type Images = Mutex<HashMap<(u64, u64), &'static Library, rustc_hash::FxBuildHasher>>;
     static IMAGES: OnceLock<Images> = OnceLock::new();
-    static PROC_FD: OnceLock<bool> = OnceLock::new();
 
     // OPEN-10.b: the dynamic loader takes `$ORIGIN` from the name it maps a library under, and
     // a descriptor's name would make it `/proc/self/fd`, so a plugin whose own needed libraries
-    // are found relative to its directory is mapped by its canonical path, like a plugin on a
-    // system without /proc (OPEN-8.a: the window stays open; a swapped-in file is refused only
-    // when its manifest or descriptor differs from the checked one).
-    if !*PROC_FD.get_or_init(|| Path::new("/proc/self/fd").is_dir())
-        || (origin && names_origin(file))
-    {
+    // are found relative to its directory (`origin`) is mapped by its canonical path, like a
+    // plugin on a system without /proc (OPEN-8.a: the window stays open; a swapped-in file is
+    // refused only when its manifest or descriptor differs from the checked one). Whether
+    // `/proc/self/fd` is there was learnt when the path was resolved.
+    if origin || super::resolve::fd_directory().is_none() {
         // SAFETY: as for every mapping (see `map`).
         let library =
             unsafe { Library::open(Some(canonical), flags) }.map_err(|e| error_chain(&e))?;
@@ -126,53 +124,6 @@ fn map_file(
             .or_insert(library);
     }
     Ok(library)
-}
-
-/// Whether the library's rpath or runpath (`DT_RPATH`, `DT_RUNPATH`, found through its section
-/// headers) names `$ORIGIN`, the directory the dynamic loader maps it from (OPEN-10.b). A file
-/// that cannot be read as ELF names nothing (the mapping then fails or succeeds on its own).
-#[cfg(any(target_os = "linux", target_os = "android"))]
-fn names_origin(file: &File) -> bool {
-    use object::elf::{FileHeader32, FileHeader64};
-    use object::read::elf::FileHeader;
-    use object::{Endianness, FileKind, ReadCache};
-
-    /// The check for one ELF class.
-    fn check<H: FileHeader<Endian = Endianness>>(data: &ReadCache<&File>) -> bool {
-        use object::read::elf::{Dyn, SectionHeader};
-        let Ok(header) = H::parse(data) else {
-            return false;
-        };
-        let Ok(endian) = header.endian() else {
-            return false;
-        };
-        let Ok(sections) = header.sections(endian, data) else {
-            return false;
-        };
-        sections.iter().any(|section| {
-            let Ok(Some((entries, link))) = section.dynamic(endian, data) else {
-                return false;
-            };
-            let Ok(strings) = sections.strings(endian, data, link) else {
-                return false;
-            };
-            entries.iter().any(|entry| {
-                let tag = entry.tag(endian);
-                (tag == object::elf::DT_RPATH || tag == object::elf::DT_RUNPATH)
-                    && entry.string(endian, strings).is_ok_and(|path| {
-                        path.windows(7).any(|w| w == b"$ORIGIN")
-                            || path.windows(9).any(|w| w == b"${ORIGIN}")
-                    })
-            })
-        })
-    }
-
-    let data = ReadCache::new(file);
-    match FileKind::parse(&data) {
-        Ok(FileKind::Elf64) => check::<FileHeader64<Endianness>>(&data),
-        Ok(FileKind::Elf32) => check::<FileHeader32<Endianness>>(&data),
-        _ => false,
-    }
 }
 
 /// FreeBSD: `fdlopen` maps the descriptor itself.

@@ -22,7 +22,9 @@ struct Claim {
     holders: usize,
 }
 
-static CLAIMS: Mutex<Option<HashMap<String, Claim>>> = Mutex::new(None);
+// Unkeyed (rustc-hash): its keys are names of packages whose plugins passed the fingerprint
+// check, and the first open of a process seeds no hasher.
+static CLAIMS: Mutex<Option<HashMap<String, Claim, rustc_hash::FxBuildHasher>>> = Mutex::new(None);
 
 fn record(version: &str, hash: &str) -> String {
     format!("{version} #{hash}")
@@ -45,7 +47,7 @@ pub(super) fn claim(
         return Ok(Vec::new());
     }
     let mut guard = CLAIMS.lock().unwrap_or_else(|e| e.into_inner());
-    let claims = guard.get_or_insert_with(HashMap::new);
+    let claims = guard.get_or_insert_with(HashMap::default);
     let differences: Vec<Difference> = own
         .iter()
         .filter_map(|p| {

@@ -23,6 +23,9 @@ use crate::error::Error;
 /// headers of 64 bytes; Mach-O: far beyond any real `sizeofcmds`).
 const MAX_TABLE_LEN: u64 = 4 << 20;
 
+/// The most of an rpath or runpath read to look for `$ORIGIN` (a list of directories).
+const MAX_PATH_LIST_LEN: u64 = 64 << 10;
+
 /// What the file says about itself beside the manifest: what the loader checks against the host.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ManifestFile {
@@ -130,18 +133,14 @@ pub fn read_manifest(path: &Path) -> Result<ManifestFile, Error> {
     let mut buffer = super::file::PathBuffer::new();
     let (canonical, held) = super::file::resolve_held(path, &mut buffer)?;
     let file = super::file::open_regular(path, &canonical, held.as_ref())?;
-    let facts = read_file(path, &canonical, &file)?;
+    let facts = read_file(path, &canonical, &file)?.manifest;
     super::decode(path, &facts.bytes)?;
     Ok(facts)
 }
 
 /// Reads the manifest bytes and header facts through `file` (already checked to be a regular
 /// file). Does not decode the manifest.
-pub(crate) fn read_file(
-    given: &Path,
-    canonical: &Path,
-    file: &File,
-) -> Result<ManifestFile, Error> {
+pub(crate) fn read_file(given: &Path, canonical: &Path, file: &File) -> Result<FileFacts, Error> {
     let len = file.metadata().map(|m| m.len()).map_err(|e| {
         Error::io(
             given,
@@ -181,6 +180,16 @@ pub(crate) fn read_file(
     }
 }
 
+/// What [`read_file`] learnt from the file: its manifest, and how it asks to be mapped.
+pub(crate) struct FileFacts {
+    /// The manifest and the object's machine.
+    pub(crate) manifest: ManifestFile,
+    /// Whether its rpath or runpath (`DT_RPATH`, `DT_RUNPATH`) names `$ORIGIN`, the directory
+    /// the dynamic loader maps it from (OPEN-10.b; ELF only). Read with the other headers, so
+    /// that mapping needs no second pass over the file.
+    pub(crate) names_origin: bool,
+}
+
 /// Bytes read from the file into 8-byte-aligned storage, so `object`'s header types can be
 /// borrowed from them.
 struct Aligned {
@@ -216,26 +225,38 @@ impl Reader<'_> {
     /// Reads `len` bytes at `offset`, refusing (before allocating) a range past the end of the
     /// file.
     fn read(&self, offset: u64, len: u64, what: &str) -> Result<Aligned, Error> {
-        let end = offset.checked_add(len).filter(|end| *end <= self.len);
-        let Some(_) = end else {
-            return Err(self.not_a_plugin(format_args!(
-                "{} is truncated or corrupt: {what} ({len} bytes at offset {offset}) lies past its end ({} bytes)",
-                crate::error::escaped(self.canonical),
-                self.len
-            )));
-        };
+        self.inside(offset, len, what)?;
         // The range lies inside the file, and every caller caps `len` below `MAX_TABLE_LEN` or
         // `MAX_MANIFEST_LEN`, so this allocation is bounded.
         let n = len as usize;
         let mut words = vec![0u64; n.div_ceil(8)];
-        let buf = &mut object::pod::bytes_of_slice_mut(&mut words)[..n];
+        self.read_at(
+            &mut object::pod::bytes_of_slice_mut(&mut words)[..n],
+            offset,
+        )?;
+        Ok(Aligned { words, len: n })
+    }
+
+    /// Refuses a range that lies past the end of the file.
+    fn inside(&self, offset: u64, len: u64, what: &str) -> Result<(), Error> {
+        match offset.checked_add(len) {
+            Some(end) if end <= self.len => Ok(()),
+            _ => Err(self.not_a_plugin(format_args!(
+                "{} is truncated or corrupt: {what} ({len} bytes at offset {offset}) lies past its end ({} bytes)",
+                crate::error::escaped(self.canonical),
+                self.len
+            ))),
+        }
+    }
+
+    /// Fills `buf` from `offset`.
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> Result<(), Error> {
         read_exact_at(self.file, buf, offset).map_err(|e| {
             Error::io(
                 self.given,
                 format_args!("cannot read {}: {e}", crate::error::escaped(self.canonical)),
             )
-        })?;
-        Ok(Aligned { words, len: n })
+        })
     }
 
     fn capped(&self, len: u64, cap: u64, what: &str) -> Result<u64, Error> {
@@ -259,11 +280,14 @@ impl Reader<'_> {
     fn manifest(&self, offset: u64, size: u64) -> Result<Vec<u8>, Error> {
         // VER-11: the cap is checked before anything is read or allocated.
         let size = self.capped(size, abi::MAX_MANIFEST_LEN as u64, "its manifest section")?;
-        let data = self.read(offset, size, "the manifest section")?;
-        Ok(data.bytes().to_vec())
+        self.inside(offset, size, "the manifest section")?;
+        // Read straight into the bytes returned (the decoder needs no alignment).
+        let mut bytes = vec![0u8; size as usize];
+        self.read_at(&mut bytes, offset)?;
+        Ok(bytes)
     }
 
-    fn elf<H: FileHeader<Endian = Endianness>>(&self, head: &[u8]) -> Result<ManifestFile, Error> {
+    fn elf<H: FileHeader<Endian = Endianness>>(&self, head: &[u8]) -> Result<FileFacts, Error> {
         let header = H::parse(head).map_err(|e| self.not_object(e))?;
         let endian = header.endian().map_err(|e| self.not_object(e))?;
         let shown = crate::error::escaped(self.canonical);
@@ -347,11 +371,70 @@ impl Reader<'_> {
             section.sh_size(endian).into(),
         )?;
         let is_64 = header.is_type_64();
-        Ok(ManifestFile {
-            bytes,
-            architecture: elf_architecture(header.e_machine(endian), is_64),
-            little_endian: header.is_little_endian(),
-            is_64,
+        Ok(FileFacts {
+            manifest: ManifestFile {
+                bytes,
+                architecture: elf_architecture(header.e_machine(endian), is_64),
+                little_endian: header.is_little_endian(),
+                is_64,
+            },
+            names_origin: self.names_origin::<H>(sections, endian),
+        })
+    }
+
+    /// Whether the rpath or runpath of the dynamic section named by `sections` names `$ORIGIN`
+    /// (OPEN-10.b). A dynamic section that cannot be read names nothing: the mapping then fails
+    /// or succeeds on its own.
+    fn names_origin<H: FileHeader<Endian = Endianness>>(
+        &self,
+        sections: &[H::SectionHeader],
+        endian: Endianness,
+    ) -> bool {
+        use object::read::elf::Dyn;
+        let Some(dynamic) = sections
+            .iter()
+            .find(|s| s.sh_type(endian) == elf::SHT_DYNAMIC)
+        else {
+            return false;
+        };
+        let Some(strings) = sections.get(dynamic.sh_link(endian) as usize) else {
+            return false;
+        };
+        let len: u64 = dynamic.sh_size(endian).into();
+        let entry = std::mem::size_of::<H::Dyn>() as u64;
+        let Ok(len) = self.capped(len - len % entry, MAX_TABLE_LEN, "its dynamic section") else {
+            return false;
+        };
+        let Ok(data) = self.read(dynamic.sh_offset(endian).into(), len, "the dynamic section")
+        else {
+            return false;
+        };
+        let Ok((entries, _)) =
+            object::pod::slice_from_bytes::<H::Dyn>(data.bytes(), (len / entry) as usize)
+        else {
+            return false;
+        };
+        let (table, table_len): (u64, u64) = (
+            strings.sh_offset(endian).into(),
+            strings.sh_size(endian).into(),
+        );
+        entries.iter().any(|entry| {
+            let tag = entry.tag(endian);
+            let at = entry.val(endian);
+            (tag == elf::DT_RPATH || tag == elf::DT_RUNPATH)
+                && at < table_len
+                && self
+                    .read(
+                        table + at,
+                        (table_len - at).min(MAX_PATH_LIST_LEN),
+                        "the rpath",
+                    )
+                    .is_ok_and(|path| {
+                        let path = path.bytes();
+                        let path = path.split(|b| *b == 0).next().unwrap_or(path);
+                        path.windows(7).any(|w| w == b"$ORIGIN")
+                            || path.windows(9).any(|w| w == b"${ORIGIN}")
+                    })
         })
     }
 
@@ -374,7 +457,7 @@ impl Reader<'_> {
         ))
     }
 
-    fn macho<H: MachHeader<Endian = Endianness>>(&self) -> Result<ManifestFile, Error> {
+    fn macho<H: MachHeader<Endian = Endianness>>(&self) -> Result<FileFacts, Error> {
         let header_len = std::mem::size_of::<H>() as u64;
         let head = self.read(0, header_len, "the Mach-O header")?;
         let header = H::parse(head.bytes(), 0).map_err(|e| self.not_object(e))?;
@@ -425,11 +508,14 @@ impl Reader<'_> {
         };
         let bytes = self.manifest(offset, size)?;
         let is_64 = header.is_type_64();
-        Ok(ManifestFile {
-            bytes,
-            architecture: macho_architecture(header.cputype(endian)),
-            little_endian: header.is_little_endian(),
-            is_64,
+        Ok(FileFacts {
+            manifest: ManifestFile {
+                bytes,
+                architecture: macho_architecture(header.cputype(endian)),
+                little_endian: header.is_little_endian(),
+                is_64,
+            },
+            names_origin: false,
         })
     }
 }

@@ -119,7 +119,7 @@ static FD_DIRECTORY: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64
 /// a descriptor of the child's own is opened (the inherited one is left alone: the child may
 /// have closed it and reused its number).
 #[cfg(any(target_os = "linux", target_os = "android"))]
-fn fd_directory() -> Option<libc::c_int> {
+pub(crate) fn fd_directory() -> Option<libc::c_int> {
     use std::sync::atomic::Ordering;
     let tagged = |pid: u32, fd: libc::c_int| (u64::from(pid) << 32) | u64::from(fd as u32);
     // SAFETY: `getpid` has no preconditions and cannot fail.
