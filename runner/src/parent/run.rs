@@ -20,6 +20,7 @@ use crate::case::{Case, Op};
 use crate::fixtures::{Catalog, Registry};
 use crate::protocol::{CHILD_ENV, Message, Observation, PROTOCOL_VERSION, Request};
 
+#[cfg(unix)]
 use super::scratch::give_to;
 // Where these lived before the scratch directories had a module of their own.
 pub use super::scratch::{
