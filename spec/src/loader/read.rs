@@ -400,17 +400,20 @@ impl Reader<'_> {
         let Some(strings) = sections.get(dynamic.sh_link(endian) as usize) else {
             return false;
         };
-        let len: u64 = dynamic.sh_size(endian).into();
-        let entry = std::mem::size_of::<H::Dyn>() as u64;
-        let Ok(len) = self.capped(len - len % entry, MAX_TABLE_LEN, "its dynamic section") else {
+        let Ok(len) = self.capped(
+            dynamic.sh_size(endian).into(),
+            MAX_TABLE_LEN,
+            "its dynamic section",
+        ) else {
             return false;
         };
+        // Whole entries only; a trailing part of one is ignored.
+        let entries = len as usize / std::mem::size_of::<H::Dyn>();
         let Ok(data) = self.read(dynamic.sh_offset(endian).into(), len, "the dynamic section")
         else {
             return false;
         };
-        let Ok((entries, _)) =
-            object::pod::slice_from_bytes::<H::Dyn>(data.bytes(), (len / entry) as usize)
+        let Ok((entries, _)) = object::pod::slice_from_bytes::<H::Dyn>(data.bytes(), entries)
         else {
             return false;
         };
