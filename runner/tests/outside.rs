@@ -8,13 +8,18 @@
 //!
 //! It builds into this workspace's target directory (`--offline`, with this workspace's
 //! Cargo.lock), so it reuses the dependencies and fixtures already built.
+//!
+//! A slow test (`spec/tests/support/slow.rs`): three `cargo test` runs of that crate, the first
+//! compiling it (and, after an edit, both crates of this workspace); ignored unless
+//! `PLUGSPEC_SLOW_TESTS=1` or under CI.
 
-// These tests build and load fixture plugins: only where plugins load (PLAT-1).
-#![cfg(any(target_os = "linux", target_os = "macos", target_os = "freebsd"))]
+#[path = "../../spec/tests/support/slow.rs"]
+mod slow;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use libtest_mimic::{Arguments, Trial};
 use plugspec_runner::report::{Report, RuleOutcome, Written};
 use plugspec_runner::snapshot::SnapshotOutcome;
 
@@ -133,7 +138,6 @@ fn pending(dir: &Path) -> Vec<PathBuf> {
         .unwrap_or_default()
 }
 
-#[test]
 fn an_outside_crate_without_snapshots_gets_a_verdict_then_records_them() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
@@ -252,4 +256,29 @@ fn an_outside_crate_without_snapshots_gets_a_verdict_then_records_them() {
     assert_conforms(&report, &output);
     assert_eq!(report.snapshots.matched, report.totals.pass, "{output}");
     let _ = std::fs::remove_dir_all(&krate);
+}
+
+fn main() {
+    let args = Arguments::from_args();
+    // The crate builds and loads fixture plugins: only where plugins load (PLAT-1).
+    let loads = cfg!(any(
+        target_os = "linux",
+        target_os = "macos",
+        target_os = "freebsd"
+    ));
+    let trials = if loads {
+        vec![slow::trial(
+            Trial::test(
+                "an_outside_crate_without_snapshots_gets_a_verdict_then_records_them",
+                || {
+                    an_outside_crate_without_snapshots_gets_a_verdict_then_records_them();
+                    Ok(())
+                },
+            ),
+            "builds a crate outside the workspace and runs its cargo test three times",
+        )]
+    } else {
+        Vec::new()
+    };
+    libtest_mimic::run(&args, trials).exit();
 }

@@ -7,11 +7,17 @@
 //!
 //! The crates are written to a scratch cargo workspace and built with cargo, one package per
 //! invocation, so that cargo does not unify the features of host and plugin.
+//!
+//! A slow test (`tests/support/slow.rs`): after an edit to this crate, the four builds rebuild it
+//! (about 7 s); ignored unless `PLUGSPEC_SLOW_TESTS=1` or under CI. Only where plugins load.
 
-#![cfg(any(target_os = "linux", target_os = "macos", target_os = "freebsd"))]
+#[path = "support/slow.rs"]
+mod slow;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+use libtest_mimic::{Arguments, Trial};
 
 fn write(path: &Path, text: &str) {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -150,7 +156,6 @@ fn open_in_host(host: &Path, plugin: &Path) -> String {
     String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
 
-#[test]
 fn a_feature_or_debug_assertions_that_differ_are_version_mismatch() {
     let ws = workspace();
     let host = build(&ws, "host", false);
@@ -180,4 +185,28 @@ fn a_feature_or_debug_assertions_that_differ_are_version_mismatch() {
         got.contains("debug_assertions of plugspec: plugin off, host on"),
         "{got}"
     );
+}
+
+fn main() {
+    let args = Arguments::from_args();
+    let loads = cfg!(any(
+        target_os = "linux",
+        target_os = "macos",
+        target_os = "freebsd"
+    ));
+    let trials = if loads {
+        vec![slow::trial(
+            Trial::test(
+                "a_feature_or_debug_assertions_that_differ_are_version_mismatch",
+                || {
+                    a_feature_or_debug_assertions_that_differ_are_version_mismatch();
+                    Ok(())
+                },
+            ),
+            "builds a host and three plugins with cargo, and this crate after an edit",
+        )]
+    } else {
+        Vec::new()
+    };
+    libtest_mimic::run(&args, trials).exit();
 }

@@ -3,10 +3,15 @@
 //! The expected compiler output is in `tests/ui/*.stderr`, recorded on Linux with rustc 1.95
 //! (refresh with `TRYBUILD=overwrite` after a toolchain change). The checks are the same on
 //! every target, so they run on Linux only, where the recorded output was made.
+//!
+//! A slow test (`tests/support/slow.rs`): trybuild compiles every UI file with rustc, and after
+//! an edit to this crate rebuilds it first; ignored unless `PLUGSPEC_SLOW_TESTS=1` or under CI.
 
-#![cfg(target_os = "linux")]
+#[path = "support/slow.rs"]
+mod slow;
 
-#[test]
+use libtest_mimic::{Arguments, Trial};
+
 fn the_sdk_refuses_what_it_cannot_export_soundly() {
     let t = trybuild::TestCases::new();
     t.compile_fail("tests/ui/immutable_static.rs");
@@ -14,4 +19,20 @@ fn the_sdk_refuses_what_it_cannot_export_soundly() {
     t.compile_fail("tests/ui/function_type_differs.rs");
     t.compile_fail("tests/ui/variable_type_differs.rs");
     t.pass("tests/ui/writable_storage_compiles.rs");
+}
+
+fn main() {
+    let args = Arguments::from_args();
+    let trials = if cfg!(target_os = "linux") {
+        vec![slow::trial(
+            Trial::test("the_sdk_refuses_what_it_cannot_export_soundly", || {
+                the_sdk_refuses_what_it_cannot_export_soundly();
+                Ok(())
+            }),
+            "trybuild compiles each tests/ui/*.rs with rustc, and this crate after an edit",
+        )]
+    } else {
+        Vec::new()
+    };
+    libtest_mimic::run(&args, trials).exit();
 }

@@ -9,12 +9,18 @@
 //! writing its JSON report; this parent reads the reports. The reference loader runs every case;
 //! a mutant runs only the cases tagged with the rule it breaks (the ones that must catch it),
 //! which keeps the zoo quick. Prints the
-//! mutant × rule table as Markdown (also written to `<target>/tmp/plugspec-zoo.md`). Run it alone
-//! with `cargo test -p plugspec-runner --test zoo`: one trial per loader (`zoo/reference`,
-//! `zoo/<mutant>`), so a filter (`-- zoo/lazy-init`), `--list` and nextest work;
+//! mutant × rule table as Markdown (also written to `<target>/tmp/plugspec-zoo.md`). One trial
+//! per loader (`zoo/reference`, `zoo/<mutant>`), so a filter (`-- zoo/lazy-init`), `--list` and
+//! nextest work;
 //! `PLUGSPEC_ZOO_ONLY=name[,name]` also limits it to some mutants.
+//!
+//! A slow test (`spec/tests/support/slow.rs`): each trial is a run of the suite; ignored unless
+//! `PLUGSPEC_SLOW_TESTS=1` or under CI (`PLUGSPEC_SLOW_TESTS=1 cargo test -p plugspec-runner
+//! --test zoo` runs it alone).
 
 mod mutants;
+#[path = "../../../spec/tests/support/slow.rs"]
+mod slow;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -166,21 +172,25 @@ fn main() {
     let outcomes: Arc<Mutex<Vec<Outcome>>> = Arc::default();
     let started = Instant::now();
     let not_here = "this platform does not load plugins: nothing to mutate";
+    let slow = &format!("one run of the suite, {} in the zoo", ZOO.len() + 1);
     let mut trials = vec![{
         let dir = dir.clone();
-        Trial::test("zoo/reference", move || {
-            let line = check_reference(&dir)?;
-            println!("{line}");
-            Ok(())
-        })
-        .with_ignored_flag(!loads)
+        slow::trial(
+            Trial::test("zoo/reference", move || {
+                let line = check_reference(&dir)?;
+                println!("{line}");
+                Ok(())
+            })
+            .with_ignored_flag(!loads),
+            slow,
+        )
     }];
     for (name, _, rule) in ZOO {
         if only.as_ref().is_some_and(|o| !o.iter().any(|n| n == name)) {
             continue;
         }
         let (dir, outcomes) = (dir.clone(), outcomes.clone());
-        trials.push(
+        trials.push(slow::trial(
             Trial::test(format!("zoo/{name}"), move || {
                 let outcome = check_mutant(name, rule, &dir)?;
                 println!(
@@ -201,7 +211,8 @@ fn main() {
                 Ok(())
             })
             .with_ignored_flag(!loads || !mutants::breaks_here(name)),
-        );
+            slow,
+        ));
     }
     if !loads && !args.list {
         println!("zoo: {not_here}");
