@@ -39,15 +39,19 @@ fn ci() -> bool {
     }
 }
 
-/// `trial` itself when the slow tests run ([`run`]); otherwise a trial of the same name that
-/// runs nothing and reports itself ignored, with `what` it builds or runs and how to run it.
-/// That one is also flagged ignored where `trial` was (a platform's reason) and under nextest,
-/// which shows a trial ignored only while it runs as passed, a flagged one as skipped.
+/// `trial` itself when the slow tests run ([`run`]). Otherwise, under nextest, `trial` flagged
+/// ignored: nextest decides while listing, shows it as skipped, and `--run-ignored` runs it for
+/// real. Otherwise a trial of the same name that runs nothing and reports itself ignored, naming
+/// `what` it builds or runs and how to run it, flagged ignored where `trial` was (for a
+/// platform's reason): libtest's `--ignored` runs this stand-in, never `trial`.
 pub fn trial(trial: Trial, what: &str) -> Trial {
     if run() {
         return trial;
     }
-    let flagged = trial.has_ignored_flag() || std::env::var_os("NEXTEST_BINARY_ID").is_some();
+    if std::env::var_os("NEXTEST_BINARY_ID").is_some() {
+        return trial.with_ignored_flag(true);
+    }
+    let flagged = trial.has_ignored_flag();
     let reason = format!("slow: {what}; {VAR}=1 or CI=true runs it");
     Trial::ignorable_test(trial.name().to_string(), move || {
         Ok(Completion::ignored_with(reason))
