@@ -118,8 +118,10 @@ static FD_DIRECTORY: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64
 /// parent's descriptor, which names the parent's table: it is recognised by the process ID and
 /// a descriptor of the child's own is opened (the inherited one is left alone: the child may
 /// have closed it and reused its number). Like any library that holds a descriptor, this assumes
-/// the process does not close descriptors it did not open; one that does sends every later open
-/// to `realpath` (`readlinkat` in a closed descriptor, or in one reused for a file, fails).
+/// the process does not close descriptors it did not open. One that does sends every later open
+/// to `realpath`, because `readlinkat` in a closed descriptor, or in one reused for a file,
+/// fails; only a number reused for a directory holding a symbolic link named like a descriptor
+/// number would answer, and wrongly.
 #[cfg(any(target_os = "linux", target_os = "android"))]
 pub(crate) fn fd_directory() -> Option<libc::c_int> {
     use std::sync::atomic::Ordering;
