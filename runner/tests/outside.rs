@@ -19,7 +19,6 @@ mod slow;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use libtest_mimic::{Arguments, Trial};
 use plugspec_runner::report::{Report, RuleOutcome, Written};
 use plugspec_runner::snapshot::SnapshotOutcome;
 
@@ -259,26 +258,15 @@ fn an_outside_crate_without_snapshots_gets_a_verdict_then_records_them() {
 }
 
 fn main() {
-    let args = Arguments::from_args();
     // The crate builds and loads fixture plugins: only where plugins load (PLAT-1).
-    let loads = cfg!(any(
-        target_os = "linux",
-        target_os = "macos",
-        target_os = "freebsd"
-    ));
-    let trials = if loads {
-        vec![slow::trial(
-            Trial::test(
-                "an_outside_crate_without_snapshots_gets_a_verdict_then_records_them",
-                || {
-                    an_outside_crate_without_snapshots_gets_a_verdict_then_records_them();
-                    Ok(())
-                },
-            ),
-            "builds a crate outside the workspace and runs its cargo test three times",
-        )]
-    } else {
-        Vec::new()
-    };
-    libtest_mimic::run(&args, trials).exit();
+    slow::main_of_one(
+        "an_outside_crate_without_snapshots_gets_a_verdict_then_records_them",
+        "builds a crate outside the workspace and runs its cargo test three times",
+        cfg!(any(
+            target_os = "linux",
+            target_os = "macos",
+            target_os = "freebsd"
+        )),
+        an_outside_crate_without_snapshots_gets_a_verdict_then_records_them,
+    )
 }

@@ -17,8 +17,6 @@ mod slow;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use libtest_mimic::{Arguments, Trial};
-
 fn write(path: &Path, text: &str) {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     // Unchanged files keep their timestamps, so that a second run is a fresh build.
@@ -188,25 +186,14 @@ fn a_feature_or_debug_assertions_that_differ_are_version_mismatch() {
 }
 
 fn main() {
-    let args = Arguments::from_args();
-    let loads = cfg!(any(
-        target_os = "linux",
-        target_os = "macos",
-        target_os = "freebsd"
-    ));
-    let trials = if loads {
-        vec![slow::trial(
-            Trial::test(
-                "a_feature_or_debug_assertions_that_differ_are_version_mismatch",
-                || {
-                    a_feature_or_debug_assertions_that_differ_are_version_mismatch();
-                    Ok(())
-                },
-            ),
-            "builds a host and three plugins with cargo, and this crate after an edit",
-        )]
-    } else {
-        Vec::new()
-    };
-    libtest_mimic::run(&args, trials).exit();
+    slow::main_of_one(
+        "a_feature_or_debug_assertions_that_differ_are_version_mismatch",
+        "builds a host and three plugins with cargo, and this crate after an edit",
+        cfg!(any(
+            target_os = "linux",
+            target_os = "macos",
+            target_os = "freebsd"
+        )),
+        a_feature_or_debug_assertions_that_differ_are_version_mismatch,
+    )
 }

@@ -10,8 +10,6 @@
 #[path = "support/slow.rs"]
 mod slow;
 
-use libtest_mimic::{Arguments, Trial};
-
 fn the_sdk_refuses_what_it_cannot_export_soundly() {
     let t = trybuild::TestCases::new();
     t.compile_fail("tests/ui/immutable_static.rs");
@@ -22,17 +20,10 @@ fn the_sdk_refuses_what_it_cannot_export_soundly() {
 }
 
 fn main() {
-    let args = Arguments::from_args();
-    let trials = if cfg!(target_os = "linux") {
-        vec![slow::trial(
-            Trial::test("the_sdk_refuses_what_it_cannot_export_soundly", || {
-                the_sdk_refuses_what_it_cannot_export_soundly();
-                Ok(())
-            }),
-            "trybuild compiles each tests/ui/*.rs with rustc, and this crate after an edit",
-        )]
-    } else {
-        Vec::new()
-    };
-    libtest_mimic::run(&args, trials).exit();
+    slow::main_of_one(
+        "the_sdk_refuses_what_it_cannot_export_soundly",
+        "trybuild compiles each tests/ui/*.rs with rustc, and this crate after an edit",
+        cfg!(target_os = "linux"),
+        the_sdk_refuses_what_it_cannot_export_soundly,
+    )
 }

@@ -59,3 +59,21 @@ pub fn trial(trial: Trial, what: &str) -> Trial {
     .with_kind(trial.kind().to_string())
     .with_ignored_flag(flagged)
 }
+
+/// The whole `main` of a slow target that holds one test: `test`, as the trial `name`, through
+/// [`trial`] (`what` it builds or runs), where `runs_here` (the platforms it can run on; no trial
+/// elsewhere).
+#[allow(dead_code)] // the zoo has one trial per mutant and its own `main`
+pub fn main_of_one(name: &str, what: &str, runs_here: bool, test: fn()) -> ! {
+    let args = libtest_mimic::Arguments::from_args();
+    let trials = if runs_here {
+        let one = Trial::test(name, move || {
+            test();
+            Ok(())
+        });
+        vec![trial(one, what)]
+    } else {
+        Vec::new()
+    };
+    libtest_mimic::run(&args, trials).exit()
+}
