@@ -277,6 +277,39 @@ pub fn peek_version(bytes: &[u8]) -> Result<u32, ManifestError> {
 /// storage codes; storage matching kind; no duplicate symbol or package names; `plugspec` listed
 /// first; nothing after the last symbol.
 pub fn decode(bytes: &[u8]) -> Result<Manifest<'_>, ManifestError> {
+    let Decoded {
+        identity,
+        fingerprint,
+        symbols,
+        has_init,
+    } = decode_with(bytes, |record| record)?;
+    Ok(Manifest {
+        identity,
+        fingerprint,
+        symbols,
+        has_init,
+    })
+}
+
+/// A [`Manifest`] whose symbol records were each turned into an `S` as they were decoded.
+pub(crate) struct Decoded<'a, S> {
+    /// The plugin's identity.
+    pub(crate) identity: &'a str,
+    /// The build fingerprint.
+    pub(crate) fingerprint: Fingerprint<'a>,
+    /// One `S` per exported symbol, in export-table order.
+    pub(crate) symbols: Vec<S>,
+    /// Whether the plugin has an init entry.
+    pub(crate) has_init: bool,
+}
+
+/// [`decode`], keeping of each symbol record only what `keep` makes of it (the reference loader
+/// keeps positions in the bytes, so that it can take the strings from the mapped library's own
+/// copy without decoding again). Every check is [`decode`]'s.
+pub(crate) fn decode_with<'a, S>(
+    bytes: &'a [u8],
+    mut keep: impl FnMut(SymbolRecord<'a>) -> S,
+) -> Result<Decoded<'a, S>, ManifestError> {
     let version = peek_version(bytes)?;
     if version != ABI_VERSION {
         return Err(ManifestError::UnknownVersion(version));
@@ -342,7 +375,7 @@ pub fn decode(bytes: &[u8]) -> Result<Manifest<'_>, ManifestError> {
         return Err(r.corrupt("no packages: plugspec must be listed"));
     }
     let symbol_count = r.count("symbol count", 18)?;
-    let mut symbols: Vec<SymbolRecord<'_>> = Vec::with_capacity(symbol_count);
+    let mut symbols: Vec<S> = Vec::with_capacity(symbol_count);
     let mut symbol_names = Names::with_capacity(symbol_count);
     for _ in 0..symbol_count {
         let at = r.at;
@@ -389,14 +422,14 @@ pub fn decode(bytes: &[u8]) -> Result<Manifest<'_>, ManifestError> {
                 what: format!("alignment {align} of {name} is not a power of two"),
             });
         }
-        symbols.push(SymbolRecord {
+        symbols.push(keep(SymbolRecord {
             kind,
             storage,
             name,
             rust_type,
             size,
             align,
-        });
+        }));
     }
     if r.at != bytes.len() {
         return Err(r.corrupt(format!(
@@ -404,7 +437,7 @@ pub fn decode(bytes: &[u8]) -> Result<Manifest<'_>, ManifestError> {
             bytes.len() - r.at
         )));
     }
-    Ok(Manifest {
+    Ok(Decoded {
         identity,
         fingerprint: Fingerprint {
             build,

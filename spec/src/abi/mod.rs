@@ -40,7 +40,7 @@ mod encoding;
 mod tests;
 
 #[cfg(feature = "loader")]
-pub(crate) use decoding::utf8;
+pub(crate) use decoding::{Decoded, decode_with, utf8};
 pub use decoding::{Manifest, ManifestError, SymbolRecord, decode, peek_version};
 pub use descriptor::{Export, HostContext, InitFn, Outcome, PluginDescriptor, TypeNameFn};
 pub use encoding::{ManifestSpec, Storage, SymbolSpec};

@@ -41,7 +41,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use crate::abi::{self, ManifestError};
-use crate::contract::{Loader, Plugin, Symbol, SymbolInfo};
+use crate::contract::{Loader, Plugin, Symbol};
 use crate::error::Error;
 use crate::fingerprint::{self, HostConfig};
 
@@ -265,7 +265,8 @@ impl ReferenceLoader {
                 return Err(e);
             }
         };
-        let (descriptor, manifest) = mapped;
+        let (descriptor, mapped_manifest) = mapped;
+        let identity = moved(manifest.identity, bytes, mapped_manifest);
         // Step 7: init, once, here, on this thread (INIT-2, INIT-3).
         let deferred_init = match descriptor.init {
             Some(entry) => self
@@ -274,9 +275,14 @@ impl ReferenceLoader {
             None => faults::Deferred::default(),
         };
         let inner = Inner {
-            identity: manifest.identity,
+            identity,
             path: canonical.to_path_buf(),
-            symbols: symbols(descriptor, &manifest),
+            symbols: table::SymbolTable::build(
+                descriptor,
+                &manifest.symbols,
+                mapped_manifest,
+                identity,
+            ),
             deferred_init,
         };
         Ok(LoadedPlugin {
@@ -292,9 +298,9 @@ impl ReferenceLoader {
         canonical: &Path,
         file: &std::fs::File,
         file_manifest: &[u8],
-        decoded: &abi::Manifest<'_>,
+        decoded: &abi::Decoded<'_, table::Record>,
         origin: bool,
-    ) -> Result<(&'static abi::PluginDescriptor, abi::Manifest<'static>), Error> {
+    ) -> Result<(&'static abi::PluginDescriptor, &'static [u8]), Error> {
         let mapped = os::map(given, canonical, file, !self.faults.no_nodelete(), origin)?;
         let shown = crate::error::escaped(canonical);
         let descriptor = mapped.descriptor().ok_or_else(|| {
@@ -344,9 +350,9 @@ impl ReferenceLoader {
                 ),
             ));
         }
-        // Decoded once, from the file's bytes: the mapped bytes are the same bytes.
-        let manifest = rebase(decoded, file_manifest, mapped_manifest);
-        if descriptor.export_count != manifest.symbols.len()
+        // Decoded once, from the file's bytes: the mapped bytes are the same bytes, and the
+        // table takes its strings from them (`table::Record`).
+        if descriptor.export_count != decoded.symbols.len()
             || (descriptor.exports.is_null() && descriptor.export_count != 0)
         {
             return Err(Error::not_a_plugin(
@@ -354,7 +360,7 @@ impl ReferenceLoader {
                 format_args!(
                     "{shown} exports {} addresses for {} manifest symbols",
                     descriptor.export_count,
-                    manifest.symbols.len()
+                    decoded.symbols.len()
                 ),
             ));
         }
@@ -378,142 +384,40 @@ impl ReferenceLoader {
                 ),
             ));
         }
-        if descriptor.init.is_some() != manifest.has_init {
+        if descriptor.init.is_some() != decoded.has_init {
             return Err(Error::not_a_plugin(
                 given,
                 format_args!("the init entry of {shown} does not match its manifest"),
             ));
         }
-        if let Some(i) = exports(descriptor).iter().position(|e| e.0.is_null()) {
+        if let Some(i) = table::exports(descriptor)
+            .iter()
+            .position(|e| e.0.is_null())
+        {
+            // SAFETY: the records were decoded from `file_manifest`.
+            let name = unsafe { decoded.symbols[i].name(file_manifest) };
             return Err(Error::not_a_plugin(
                 given,
-                format_args!(
-                    "{shown} exports a null address for {}",
-                    manifest.symbols[i].name
-                ),
+                format_args!("{shown} exports a null address for {name}"),
             ));
         }
-        Ok((descriptor, manifest))
+        Ok((descriptor, mapped_manifest))
     }
 }
 
-fn decode<'a>(given: &Path, bytes: &'a [u8]) -> Result<abi::Manifest<'a>, Error> {
-    abi::decode(bytes).map_err(|e| match e {
+/// The manifest `bytes`, decoded and validated, each symbol kept as a [`table::Record`].
+fn decode<'a>(given: &Path, bytes: &'a [u8]) -> Result<abi::Decoded<'a, table::Record>, Error> {
+    abi::decode_with(bytes, |record| table::Record::of(bytes, record)).map_err(|e| match e {
         ManifestError::UnknownVersion(v) => Error::incompatible_abi(given, v, abi::ABI_VERSION),
         other => Error::not_a_plugin(given, other),
     })
 }
 
-/// `decoded` (borrowing from `from`) re-pointed at `to`, a byte-for-byte copy of `from`: the
-/// manifest decoded from the file's bytes, as borrowed from the mapped library's own.
-fn rebase<'t>(decoded: &abi::Manifest<'_>, from: &[u8], to: &'t [u8]) -> abi::Manifest<'t> {
+/// `text`, a string inside `from`, as the same range of `to`, a byte-for-byte copy of `from`.
+fn moved<'t>(text: &str, from: &[u8], to: &'t [u8]) -> &'t str {
     debug_assert_eq!(from, to);
-    let base = from.as_ptr() as usize;
-    let moved = |s: &str| -> &'t str {
-        let at = s.as_ptr() as usize - base;
-        // SAFETY: `s` was decoded from `from` (it lies inside it, as valid UTF-8), and `to` holds
-        // the same bytes (compared by the caller), so the same range of `to` is the same UTF-8.
-        unsafe { std::str::from_utf8_unchecked(&to[at..at + s.len()]) }
-    };
-    let fp = &decoded.fingerprint;
-    abi::Manifest {
-        identity: moved(decoded.identity),
-        fingerprint: crate::fingerprint::Fingerprint {
-            build: crate::fingerprint::BuildInfo {
-                rustc_version: moved(fp.build.rustc_version),
-                rustc_commit: moved(fp.build.rustc_commit),
-                target: moved(fp.build.target),
-                target_features: moved(fp.build.target_features),
-                panic: moved(fp.build.panic),
-            },
-            packages: fp
-                .packages
-                .iter()
-                .map(|p| crate::fingerprint::PackageRecord {
-                    name: moved(p.name),
-                    version: moved(p.version),
-                    hash: moved(p.hash),
-                })
-                .collect(),
-            api_version: fp.api_version,
-            build_id: fp.build_id.map(moved),
-        },
-        symbols: decoded
-            .symbols
-            .iter()
-            .map(|r| abi::SymbolRecord {
-                name: moved(r.name),
-                rust_type: moved(r.rust_type),
-                ..*r
-            })
-            .collect(),
-        has_init: decoded.has_init,
-    }
-}
-
-fn exports(descriptor: &'static abi::PluginDescriptor) -> &'static [abi::Export] {
-    if descriptor.export_count == 0 {
-        return &[];
-    }
-    // SAFETY: checked in `map_checked`: the pointer is non-null and the table has one entry per
-    // manifest symbol; it is an immutable static of the never-unmapped library.
-    unsafe { std::slice::from_raw_parts(descriptor.exports, descriptor.export_count) }
-}
-
-/// The compiler's names of the exports' types, one per export, or none (LOOKUP-5).
-fn type_names(descriptor: &'static abi::PluginDescriptor) -> Vec<Option<&'static str>> {
-    if descriptor.type_name_count == 0 || descriptor.type_names.is_null() {
-        return vec![None; descriptor.export_count];
-    }
-    // SAFETY: checked in `map_checked`: non-null, one entry per export; an immutable static of
-    // the never-unmapped library.
-    let fns =
-        unsafe { std::slice::from_raw_parts(descriptor.type_names, descriptor.type_name_count) };
-    fns.iter()
-        .map(|f| {
-            let mut len = 0usize;
-            // SAFETY: the SDK's `type_name_of` (the plugin's fingerprint matched this host's, so
-            // its plugspec is this one): it writes the length and returns a pointer to that
-            // many bytes of a `'static` string in the never-unmapped library.
-            let bytes = unsafe {
-                let ptr = f(&mut len);
-                if ptr.is_null() {
-                    return None;
-                }
-                std::slice::from_raw_parts(ptr, len)
-            };
-            crate::abi::utf8(bytes).ok()
-        })
-        .collect()
-}
-
-fn symbols(
-    descriptor: &'static abi::PluginDescriptor,
-    manifest: &abi::Manifest<'static>,
-) -> table::SymbolTable {
-    let symbols = manifest
-        .symbols
-        .iter()
-        .zip(exports(descriptor))
-        .zip(type_names(descriptor))
-        .map(|((record, export), type_name)| {
-            // `Symbol::new`'s safety contract, which the record must keep: the address is the SDK's
-            // export for this manifest record (the descriptor matched the manifest read from the
-            // file, whose fingerprint matched this host); the library is never unmapped, so it
-            // stays valid for the process. The type name is the SDK's `type_name` of this
-            // export's declared type, computed by the plugin's compiler, which the fingerprint
-            // pinned to this one.
-            SymbolInfo {
-                name: record.name,
-                kind: record.kind,
-                rust_type: record.rust_type,
-                size: record.size as usize,
-                align: record.align as usize,
-                address: export.0.cast_mut(),
-                identity: manifest.identity,
-                type_name,
-            }
-        })
-        .collect();
-    table::SymbolTable::new(symbols)
+    let at = text.as_ptr() as usize - from.as_ptr() as usize;
+    // SAFETY: `text` lies inside `from` (as valid UTF-8), and `to` holds the same bytes
+    // (compared by the caller), so the same range of `to` is the same UTF-8.
+    unsafe { std::str::from_utf8_unchecked(&to[at..at + text.len()]) }
 }
