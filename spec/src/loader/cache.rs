@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::ThreadId;
 
 use rustc_hash::FxBuildHasher;
@@ -24,8 +24,8 @@ enum Entry {
 
 /// A resolved path's bytes: the registry's key. Hashed as bytes with Fx (a path hashes by its
 /// components otherwise), and looked up with a borrowed `&[u8]`, so a cached open allocates
-/// nothing.
-type PathKey = Box<[u8]>;
+/// nothing. Shared, so that the entry, its [`Loading`] and a waiter hold one copy.
+type PathKey = Arc<[u8]>;
 
 struct Registry {
     by_path: HashMap<PathKey, Entry, FxBuildHasher>,
@@ -77,12 +77,11 @@ pub(crate) fn claim(given: &Path, canonical: &Path) -> Result<Claim, Error> {
         match registry.by_path.get(canonical) {
             None => {
                 let me = std::thread::current().id();
+                let path = PathKey::from(canonical);
                 registry
                     .by_path
-                    .insert(canonical.into(), Entry::Loading(me));
-                return Ok(Claim::Load(Loading {
-                    path: Some(canonical.into()),
-                }));
+                    .insert(Arc::clone(&path), Entry::Loading(me));
+                return Ok(Claim::Load(Loading { path: Some(path) }));
             }
             // OPEN-2: one resolved path, one plugin.
             Some(Entry::Ready(plugin)) => return Ok(Claim::Ready(*plugin)),
@@ -170,7 +169,17 @@ impl Loading {
                 registry.by_path.remove(&path);
             }
         }
-        drop(guard);
+        wake_waiters(guard);
+    }
+}
+
+/// Releases the lock and wakes the threads waiting for an entry to change, if there are any:
+/// every waiter is in `waiting_for` from before it waits until it holds the lock again, so an
+/// empty map means nobody to wake (and no system call).
+fn wake_waiters(guard: MutexGuard<'static, Registry>) {
+    let waiters = !guard.waiting_for.is_empty();
+    drop(guard);
+    if waiters {
         CHANGED.notify_all();
     }
 }
@@ -180,8 +189,7 @@ impl Drop for Loading {
         if let Some(path) = self.path.take() {
             let mut guard = lock();
             guard.by_path.remove(&path);
-            drop(guard);
-            CHANGED.notify_all();
+            wake_waiters(guard);
         }
     }
 }
