@@ -49,8 +49,22 @@ pub use encoding::{ManifestSpec, Storage, SymbolSpec};
 pub const MAGIC: [u8; 8] = *b"PLUGSPEC";
 /// The manifest and descriptor layout this crate writes and reads.
 pub const ABI_VERSION: u32 = 1;
+/// The descriptor symbol's name, written once for both forms below.
+macro_rules! descriptor_symbol {
+    () => {
+        "PLUGSPEC_PLUGIN"
+    };
+}
+
 /// The one well-known symbol: the [`PluginDescriptor`].
-pub const DESCRIPTOR_SYMBOL: &str = "PLUGSPEC_PLUGIN";
+pub const DESCRIPTOR_SYMBOL: &str = descriptor_symbol!();
+/// [`DESCRIPTOR_SYMBOL`] NUL-terminated, as the dynamic loader looks it up (no copy per lookup).
+#[cfg(all(feature = "loader", unix))]
+pub(crate) const DESCRIPTOR_SYMBOL_C: &std::ffi::CStr =
+    match std::ffi::CStr::from_bytes_with_nul(concat!(descriptor_symbol!(), "\0").as_bytes()) {
+        Ok(name) => name,
+        Err(_) => panic!("the descriptor symbol's name holds no NUL byte"),
+    };
 /// The manifest's section in ELF files.
 pub const SECTION_ELF: &str = ".plugspec";
 /// The manifest's section in Mach-O files (segment `__DATA`).

@@ -279,12 +279,14 @@ impl Mapped {
     pub(crate) fn descriptor(&self) -> Option<&'static PluginDescriptor> {
         #[cfg(unix)]
         {
-            let name = format!("{}\0", crate::abi::DESCRIPTOR_SYMBOL);
             // SAFETY: the symbol is looked up as a data address (`*const PluginDescriptor`), which
             // is what the SDK exports under this name; the address is only dereferenced after the
             // caller checks the descriptor's magic and version.
-            let symbol =
-                unsafe { self.library.get::<*const PluginDescriptor>(name.as_bytes()) }.ok()?;
+            let symbol = unsafe {
+                self.library
+                    .get::<*const PluginDescriptor>(crate::abi::DESCRIPTOR_SYMBOL_C)
+            }
+            .ok()?;
             let address: *const PluginDescriptor = *symbol;
             // SAFETY: the library is never unmapped, so the descriptor lives for the process; the
             // SDK defines it as an immutable `static` of this `repr(C)` type.
