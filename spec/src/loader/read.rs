@@ -320,13 +320,20 @@ impl Reader<'_> {
         if u64::from(header.e_shentsize(endian)) != entsize {
             return Err(self.not_object("Invalid ELF section header entry size"));
         }
-        let first = self.read(shoff, entsize, "the section header table")?;
-        let first = self.section_headers::<H>(&first, 1)?;
+        // A table starting past the end is reported as its first entry, whatever the count.
+        self.inside(shoff, entsize, "the section header table")?;
         let mut count = u64::from(header.e_shnum(endian));
-        if count == 0 {
-            // More than 0xff00 sections: the count is in the first header's sh_size.
-            count = first[0].sh_size(endian).into();
-        }
+        // With more than 0xff00 sections (extended numbering) the count is in the first
+        // header's sh_size, read first; otherwise the whole table is read at once.
+        let first = if count == 0 {
+            let first = self.read(shoff, entsize, "the section header table")?;
+            count = self.section_headers::<H>(&first, 1)?[0]
+                .sh_size(endian)
+                .into();
+            Some(first)
+        } else {
+            None
+        };
         let table_len = self.capped(
             count.saturating_mul(entsize),
             MAX_TABLE_LEN,
@@ -336,6 +343,11 @@ impl Reader<'_> {
         let sections = self.section_headers::<H>(&table, count as usize)?;
         let mut names_index = u32::from(header.e_shstrndx(endian).0);
         if names_index == u32::from(elf::SHN_XINDEX.0) {
+            // The index is in the first header's sh_link.
+            let first = match &first {
+                Some(first) => self.section_headers::<H>(first, 1)?,
+                None => &sections[..1],
+            };
             names_index = first[0].sh_link(endian);
         }
         let names = sections
