@@ -11,7 +11,7 @@
 //! `/proc/self/fd`, and `os` maps that same open file), so nothing renamed over the path in the
 //! meantime is ever checked, read or mapped (OPEN-8).
 
-use std::fs::File;
+use std::fs::{File, Metadata};
 use std::path::Path;
 
 use crate::error::Error;
@@ -23,11 +23,14 @@ pub(crate) use super::resolve::{PathBuffer, resolve_held};
 /// named when it was resolved, re-opened through `/proc/self/fd` after its type was checked on
 /// the descriptor: nothing is opened by name again, so nothing renamed over the path since can
 /// be opened (OPEN-6, OPEN-8). Without it, `canonical` is opened.
+///
+/// The metadata returned is the one the type was judged on (of the same open file): its length,
+/// device and inode serve every later step, which stats nothing again.
 pub(crate) fn open_regular(
     given: &Path,
     canonical: &Path,
     held: Option<&File>,
-) -> Result<File, Error> {
+) -> Result<(File, Metadata), Error> {
     #[cfg(any(target_os = "linux", target_os = "android"))]
     if let Some(handle) = held {
         use std::os::fd::AsRawFd;
@@ -41,12 +44,13 @@ pub(crate) fn open_regular(
         })?;
         check_type(given, canonical, &meta)?;
         let through = format!("/proc/self/fd/{}", handle.as_raw_fd());
-        return open_nonblocking(Path::new(&through)).map_err(|e| {
+        let file = open_nonblocking(Path::new(&through)).map_err(|e| {
             Error::io(
                 given,
                 format_args!("cannot open {}: {e}", crate::error::escaped(canonical)),
             )
-        });
+        })?;
+        return Ok((file, meta));
     }
     #[cfg(not(any(target_os = "linux", target_os = "android")))]
     let _ = held;
@@ -67,7 +71,7 @@ pub(crate) fn open_regular(
         )
     })?;
     check_type(given, canonical, &meta)?;
-    Ok(file)
+    Ok((file, meta))
 }
 
 fn check_type(given: &Path, canonical: &Path, meta: &std::fs::Metadata) -> Result<(), Error> {

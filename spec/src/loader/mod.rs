@@ -192,11 +192,11 @@ impl ReferenceLoader {
     pub fn check(&self, path: &Path) -> Result<Vec<u8>, Error> {
         let mut buffer = resolve::PathBuffer::new();
         let (canonical, held) = resolve::resolve_held(path, &mut buffer)?;
-        let file = file::open_regular(path, &canonical, held.as_ref())?;
+        let (file, meta) = file::open_regular(path, &canonical, held.as_ref())?;
         if self.host.safe_permissions {
-            permissions::check(path, &canonical, &file)?;
+            permissions::check(path, &canonical, &meta)?;
         }
-        let facts = read::read_file(path, &canonical, &file)?.manifest;
+        let facts = read::read_file(path, &canonical, &file, meta.len())?.manifest;
         let manifest = decode(path, &facts.bytes)?;
         let differences = fingerprint::compare(&manifest.fingerprint, &self.host);
         if !differences.is_empty() {
@@ -215,18 +215,19 @@ impl ReferenceLoader {
         canonical: &Path,
         held: Option<&std::fs::File>,
     ) -> Result<LoadedPlugin, Error> {
-        let file = file::open_regular(given, canonical, held)?;
+        let (file, meta) = file::open_regular(given, canonical, held)?;
         // OPEN-11: judged on the open file, before anything is read from it or mapped.
         if self.host.safe_permissions && !self.faults.skip_permissions() {
-            permissions::check(given, canonical, &file)?;
+            permissions::check(given, canonical, &meta)?;
         }
         if self.faults.map_before_check() {
-            os::map(given, canonical, &file, true, false)?;
+            let copy = file.try_clone().map_err(|e| Error::io(given, e))?;
+            os::map(given, canonical, copy, &meta, true, false)?;
         }
         let read::FileFacts {
             manifest: facts,
             names_origin,
-        } = read::read_file(given, canonical, &file)?;
+        } = read::read_file(given, canonical, &file, meta.len())?;
         let bytes = &facts.bytes;
         let manifest = decode(given, bytes)?;
         // VER-2, VER-3: every differing item refuses the plugin, before any of its code runs.
@@ -252,19 +253,20 @@ impl ReferenceLoader {
             }
         };
         let origin = names_origin && !self.faults.ignore_origin();
-        let mapped = match self.map_checked(given, canonical, &file, bytes, &manifest, origin) {
-            Ok(mapped) => mapped,
-            Err(e) => {
-                // Nothing of the plugin ran: the identity may be loaded from another file later,
-                // and its packages declared differently.
-                cache::release_identity(&identity, canonical);
-                // VER-12.a: a refused plugin fixes no package.
-                if !self.faults.keep_failed_claims() {
-                    packages::release(&claimed);
+        let mapped =
+            match self.map_checked(given, canonical, (file, &meta), bytes, &manifest, origin) {
+                Ok(mapped) => mapped,
+                Err(e) => {
+                    // Nothing of the plugin ran: the identity may be loaded from another file later,
+                    // and its packages declared differently.
+                    cache::release_identity(&identity, canonical);
+                    // VER-12.a: a refused plugin fixes no package.
+                    if !self.faults.keep_failed_claims() {
+                        packages::release(&claimed);
+                    }
+                    return Err(e);
                 }
-                return Err(e);
-            }
-        };
+            };
         let (descriptor, mapped_manifest) = mapped;
         let identity = moved(manifest.identity, bytes, mapped_manifest);
         // Step 7: init, once, here, on this thread (INIT-2, INIT-3).
@@ -291,17 +293,25 @@ impl ReferenceLoader {
     }
 
     /// Step 6: map, find the descriptor, and check that it describes the manifest read from the
-    /// file (same bytes, one export per symbol, init present exactly when declared).
+    /// file (same bytes, one export per symbol, init present exactly when declared). The file's
+    /// descriptor is handed over to the mapping (`os::map`), with its metadata.
     fn map_checked(
         &self,
         given: &Path,
         canonical: &Path,
-        file: &std::fs::File,
+        (file, meta): (std::fs::File, &std::fs::Metadata),
         file_manifest: &[u8],
         decoded: &abi::Decoded<'_, table::Record>,
         origin: bool,
     ) -> Result<(&'static abi::PluginDescriptor, &'static [u8]), Error> {
-        let mapped = os::map(given, canonical, file, !self.faults.no_nodelete(), origin)?;
+        let mapped = os::map(
+            given,
+            canonical,
+            file,
+            meta,
+            !self.faults.no_nodelete(),
+            origin,
+        )?;
         let shown = crate::error::escaped(canonical);
         let descriptor = mapped.descriptor().ok_or_else(|| {
             Error::not_a_plugin(
@@ -318,7 +328,7 @@ impl ReferenceLoader {
         os::check_image(
             given,
             canonical,
-            file,
+            meta,
             std::ptr::from_ref(descriptor).cast(),
         )?;
         if descriptor.magic != abi::MAGIC || descriptor.abi_version != abi::ABI_VERSION {

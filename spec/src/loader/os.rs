@@ -16,7 +16,7 @@
 //! (device and inode) with the checked file, refusing on a difference: that detects a swap, after
 //! the swapped-in library's constructors ran.
 
-use std::fs::File;
+use std::fs::{File, Metadata};
 use std::path::Path;
 
 use crate::abi::PluginDescriptor;
@@ -35,8 +35,10 @@ pub(crate) struct Mapped {
     library: &'static libloading::os::unix::Library,
 }
 
-/// Maps the library `file` (opened at `canonical`, checked). No plugspec code in it runs here
-/// (only the C runtime's and the plugin's ELF constructors, which the SDK never writes).
+/// Maps the library `file` (opened at `canonical`, checked; `meta` is its metadata). No plugspec
+/// code in it runs here (only the C runtime's and the plugin's ELF constructors, which the SDK
+/// never writes). The descriptor is handed over: where the dynamic loader maps it by its name,
+/// it is kept open for good (see `map_file`), else closed.
 ///
 /// `nodelete` is always true except under the deliberate fault `NoNodelete`; `origin` says that
 /// the plugin's rpath names `$ORIGIN` ([`super::read::FileFacts::names_origin`]), so that it is
@@ -45,13 +47,14 @@ pub(crate) struct Mapped {
 pub(crate) fn map(
     given: &Path,
     canonical: &Path,
-    file: &File,
+    file: File,
+    meta: &Metadata,
     nodelete: bool,
     origin: bool,
 ) -> Result<Mapped, Error> {
     use libloading::os::unix::{RTLD_LOCAL, RTLD_NOW};
     let flags = RTLD_NOW | RTLD_LOCAL | if nodelete { libc::RTLD_NODELETE } else { 0 };
-    let library = map_file(canonical, file, flags, nodelete, origin)
+    let library = map_file(canonical, file, meta, flags, nodelete, origin)
         .map_err(|e| Error::io(given, format_args!("the dynamic loader refused it: {e}")))?;
     Ok(Mapped { library })
 }
@@ -65,17 +68,21 @@ pub(crate) fn map(
 /// for the life of the process (one per mapped file: a file already mapped is found by device
 /// and inode, which the open descriptor keeps from being reused, and not mapped again). That
 /// descriptor also keeps the image's name readable (backtraces read debug information through
-/// it).
+/// it). It is `file` itself, handed over by the caller (nothing reads through it afterwards), so
+/// no duplicate is made; it is closed only when it is not mapped by its name.
 #[cfg(any(target_os = "linux", target_os = "android"))]
 fn map_file(
     canonical: &Path,
-    file: &File,
+    file: File,
+    meta: &Metadata,
     flags: libc::c_int,
     nodelete: bool,
     origin: bool,
 ) -> Result<&'static libloading::os::unix::Library, String> {
     use std::collections::HashMap;
+    use std::io::Write;
     use std::os::fd::AsRawFd;
+    use std::os::unix::ffi::OsStrExt;
     use std::os::unix::fs::MetadataExt;
     use std::sync::{Mutex, OnceLock};
 
@@ -98,24 +105,22 @@ fn map_file(
             unsafe { Library::open(Some(canonical), flags) }.map_err(|e| error_chain(&e))?;
         return Ok(Box::leak(Box::new(library)));
     }
-    let meta = file
-        .metadata()
-        .map_err(|e| format!("cannot stat it: {e}"))?;
     let id = (meta.dev(), meta.ino());
     let images = IMAGES.get_or_init(Default::default);
     if nodelete && let Some(library) = images.lock().unwrap_or_else(|e| e.into_inner()).get(&id) {
         return Ok(*library);
     }
-    // A descriptor of its own, kept open for good once mapped (see above).
-    let kept = file
-        .try_clone()
-        .map_err(|e| format!("cannot duplicate its descriptor: {e}"))?;
-    let name = format!("/proc/self/fd/{}", kept.as_raw_fd());
+    // NUL-terminated on the stack: the dynamic loader is handed it without a copy.
+    let mut name = std::io::Cursor::new([0u8; 32]);
+    write!(name, "/proc/self/fd/{}\0", file.as_raw_fd())
+        .map_err(|e| format!("cannot name its descriptor: {e}"))?;
+    let written = name.position() as usize;
+    let name = std::ffi::OsStr::from_bytes(&name.get_ref()[..written]);
     // SAFETY: as for every mapping (see `map`). The name is the checked file's descriptor.
-    let library = unsafe { Library::open(Some(&name), flags) }.map_err(|e| error_chain(&e))?;
+    let library = unsafe { Library::open(Some(name), flags) }.map_err(|e| error_chain(&e))?;
     let library: &'static Library = Box::leak(Box::new(library));
     // The dynamic loader now knows the image by this name: the descriptor is never closed.
-    std::mem::forget(kept);
+    std::mem::forget(file);
     if nodelete {
         images
             .lock()
@@ -130,7 +135,8 @@ fn map_file(
 #[cfg(target_os = "freebsd")]
 fn map_file(
     _canonical: &Path,
-    file: &File,
+    file: File,
+    _meta: &Metadata,
     flags: libc::c_int,
     _nodelete: bool,
     _origin: bool,
@@ -167,7 +173,8 @@ fn map_file(
 ))]
 fn map_file(
     canonical: &Path,
-    _file: &File,
+    _file: File,
+    _meta: &Metadata,
     flags: libc::c_int,
     _nodelete: bool,
     _origin: bool,
@@ -179,14 +186,14 @@ fn map_file(
 }
 
 /// OPEN-8 where the checked descriptor could not be mapped itself (macOS): the image that holds
-/// `address` (its plugspec descriptor) must be the checked `file`, same device and inode; a
+/// `address` (its plugspec descriptor) must be the checked file (`meta`), same device and inode; a
 /// difference means the path was swapped between the check and the mapping, and is refused.
 /// Where the descriptor itself was mapped this checks nothing.
 #[cfg(target_os = "macos")]
 pub(crate) fn check_image(
     given: &Path,
     canonical: &Path,
-    file: &File,
+    meta: &Metadata,
     address: *const (),
 ) -> Result<(), Error> {
     use std::os::unix::fs::MetadataExt;
@@ -223,9 +230,6 @@ pub(crate) fn check_image(
             size,
         )
     };
-    let Ok(meta) = file.metadata() else {
-        return Ok(());
-    };
     if written != size {
         // The kernel did not describe the region: nothing to compare with.
         return Ok(());
@@ -251,7 +255,7 @@ pub(crate) fn check_image(
 pub(crate) fn check_image(
     _given: &Path,
     _canonical: &Path,
-    _file: &File,
+    _meta: &Metadata,
     _address: *const (),
 ) -> Result<(), Error> {
     Ok(())
@@ -262,7 +266,8 @@ pub(crate) fn check_image(
 pub(crate) fn map(
     given: &Path,
     _canonical: &Path,
-    _file: &File,
+    _file: File,
+    _meta: &Metadata,
     _nodelete: bool,
     _origin: bool,
 ) -> Result<Mapped, Error> {

@@ -12,16 +12,19 @@
 //!
 //! [`HostConfig::require_safe_permissions`]: crate::fingerprint::HostConfig::require_safe_permissions
 
+#[cfg(unix)]
 use std::fs::File;
+use std::fs::Metadata;
 use std::path::Path;
 
 use crate::error::Error;
 
-/// Refuses `file` (opened at `canonical`, for `open(given)`) if it, or a directory on
-/// `canonical`, is writable by group or others or owned by someone other than root or this
-/// process's effective user. `io`, naming the offending path.
+/// Refuses the open file whose metadata is `meta` (opened at `canonical`, for `open(given)`;
+/// stat'ed through its descriptor) if it, or a directory on `canonical`, is writable by group or
+/// others or owned by someone other than root or this process's effective user. `io`, naming the
+/// offending path.
 #[cfg(unix)]
-pub(crate) fn check(given: &Path, canonical: &Path, file: &File) -> Result<(), Error> {
+pub(crate) fn check(given: &Path, canonical: &Path, meta: &Metadata) -> Result<(), Error> {
     use std::ffi::CString;
     use std::os::unix::ffi::OsStrExt;
     use std::os::unix::fs::MetadataExt;
@@ -36,7 +39,6 @@ pub(crate) fn check(given: &Path, canonical: &Path, file: &File) -> Result<(), E
             ),
         )
     };
-    let meta = file.metadata().map_err(|e| cannot(canonical, e))?;
     let mut components = canonical.components().peekable();
     if components.next() != Some(Component::RootDir) {
         return Err(cannot(
@@ -84,14 +86,14 @@ pub(crate) fn check(given: &Path, canonical: &Path, file: &File) -> Result<(), E
     for (path, dir_meta) in &directories {
         judge(given, path, dir_meta, euid, "directory")?;
     }
-    judge(given, canonical, &meta, euid, "file")
+    judge(given, canonical, meta, euid, "file")
 }
 
 /// Elsewhere there are no Unix owners and modes to judge: a host that asked for the policy gets
 /// no plugin rather than an unchecked one (no such platform loads plugins today: PLAT-2 refuses
 /// first).
 #[cfg(not(unix))]
-pub(crate) fn check(given: &Path, canonical: &Path, _: &File) -> Result<(), Error> {
+pub(crate) fn check(given: &Path, canonical: &Path, _: &Metadata) -> Result<(), Error> {
     Err(Error::io(
         given,
         format_args!(
@@ -179,7 +181,7 @@ mod tests {
         let (a, b) = (dir.join("a.so"), dir.join("b.so"));
         std::fs::write(&a, b"a").unwrap();
         std::fs::write(&b, b"b").unwrap();
-        let opened = File::open(&a).unwrap();
+        let opened = File::open(&a).unwrap().metadata().unwrap();
         // The walk ends at b, not at the open file a: whatever the permissions, nothing is judged.
         let e = check(Path::new("given.so"), &b, &opened).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Io, "{e}");

@@ -132,21 +132,20 @@ fn triple_machine(target: &str) -> Option<(Architecture, bool)> {
 pub fn read_manifest(path: &Path) -> Result<ManifestFile, Error> {
     let mut buffer = super::file::PathBuffer::new();
     let (canonical, held) = super::file::resolve_held(path, &mut buffer)?;
-    let file = super::file::open_regular(path, &canonical, held.as_ref())?;
-    let facts = read_file(path, &canonical, &file)?.manifest;
+    let (file, meta) = super::file::open_regular(path, &canonical, held.as_ref())?;
+    let facts = read_file(path, &canonical, &file, meta.len())?.manifest;
     super::decode(path, &facts.bytes)?;
     Ok(facts)
 }
 
 /// Reads the manifest bytes and header facts through `file` (already checked to be a regular
-/// file). Does not decode the manifest.
-pub(crate) fn read_file(given: &Path, canonical: &Path, file: &File) -> Result<FileFacts, Error> {
-    let len = file.metadata().map(|m| m.len()).map_err(|e| {
-        Error::io(
-            given,
-            format_args!("cannot stat {}: {e}", crate::error::escaped(canonical)),
-        )
-    })?;
+/// file, `len` bytes long when it was). Does not decode the manifest.
+pub(crate) fn read_file(
+    given: &Path,
+    canonical: &Path,
+    file: &File,
+    len: u64,
+) -> Result<FileFacts, Error> {
     let r = Reader {
         given,
         canonical,
