@@ -33,7 +33,6 @@ pub(crate) fn open_regular(
 ) -> Result<(File, Metadata), Error> {
     #[cfg(any(target_os = "linux", target_os = "android"))]
     if let Some(handle) = held {
-        use std::os::fd::AsRawFd;
         // OPEN-6: the type is judged on the descriptor; an `O_PATH` descriptor opens nothing, so
         // a FIFO or device never blocks or wakes here.
         let meta = handle.metadata().map_err(|e| {
@@ -43,8 +42,7 @@ pub(crate) fn open_regular(
             )
         })?;
         check_type(given, canonical, &meta)?;
-        let through = format!("/proc/self/fd/{}", handle.as_raw_fd());
-        let file = open_nonblocking(Path::new(&through)).map_err(|e| {
+        let file = reopen(handle).map_err(|e| {
             Error::io(
                 given,
                 format_args!("cannot open {}: {e}", crate::error::escaped(canonical)),
@@ -72,6 +70,34 @@ pub(crate) fn open_regular(
     })?;
     check_type(given, canonical, &meta)?;
     Ok((file, meta))
+}
+
+/// The file `handle` (an `O_PATH` descriptor) refers to, opened for reading without blocking
+/// through its `/proc/self/fd` entry: relative to that directory where it is held open (no walk
+/// of `/proc/self`, no allocation), else by its full name.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn reopen(handle: &File) -> std::io::Result<File> {
+    use std::io::Write;
+    use std::os::fd::{AsRawFd, FromRawFd};
+    let Some(dir) = super::resolve::fd_directory() else {
+        return open_nonblocking(Path::new(&format!("/proc/self/fd/{}", handle.as_raw_fd())));
+    };
+    let mut name = [0u8; 16];
+    let mut rest = &mut name[..];
+    write!(rest, "{}\0", handle.as_raw_fd())?;
+    // SAFETY: `dir` is an open directory descriptor; `name` holds a NUL-terminated string.
+    let fd = unsafe {
+        libc::openat(
+            dir,
+            name.as_ptr().cast(),
+            libc::O_RDONLY | libc::O_NONBLOCK | libc::O_CLOEXEC,
+        )
+    };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: `fd` was just opened by this thread and is owned by nothing else.
+    Ok(unsafe { File::from_raw_fd(fd) })
 }
 
 fn check_type(given: &Path, canonical: &Path, meta: &std::fs::Metadata) -> Result<(), Error> {
