@@ -164,7 +164,7 @@ pub(crate) fn exports(descriptor: &'static PluginDescriptor) -> &'static [abi::E
 
 /// The descriptor's functions naming the exports' types, one per export, or none (LOOKUP-5).
 fn type_name_fns(descriptor: &'static PluginDescriptor) -> &'static [abi::TypeNameFn] {
-    if descriptor.type_name_count == 0 || descriptor.type_names.is_null() {
+    if descriptor.type_name_count == 0 {
         return &[];
     }
     // SAFETY: checked when mapping: non-null, one entry per export; an immutable static of the
