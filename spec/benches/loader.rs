@@ -7,7 +7,8 @@
 //!
 //! * first open in a fresh process (this binary re-runs itself, one open per process, timed in
 //!   the child) versus `libloading::Library::new`, for plugins with 10, 1,000 and 10,000 exports
-//!   generated and built at bench time;
+//!   generated and built at bench time; on Linux also versus the system calls plugspec's rules
+//!   require of any loader there, made alone (see `floor_open`);
 //! * cached open (OPEN-2: resolve plus registry) versus `std::fs::canonicalize` of the same path;
 //! * lookup hit and miss versus an `FxHashMap` holding the same names, and versus `dlsym`;
 //! * a call through a looked-up function versus a host function pointer;
@@ -347,8 +348,119 @@ fn child(how: &str) {
             std::mem::forget(library);
             println!("{}", took.as_nanos());
         }
+        #[cfg(target_os = "linux")]
+        "floor" => {
+            let descriptor = floor_open(path);
+            let took = start.elapsed();
+            assert!(!descriptor.is_null(), "the descriptor is found");
+            println!("{}", took.as_nanos());
+        }
         other => panic!("unknown child mode {other}"),
     }
+}
+
+/// The floor under any Linux loader that keeps plugspec's rules, made alone, with nothing decoded
+/// or built: the path opened once with `O_PATH` (OPEN-6: a FIFO or device is never opened),
+/// named by `readlinkat` in `/proc/self/fd` (OPEN-1), its type checked, re-opened for reading
+/// through that directory, the ELF header, section headers, section names, the `.plugspec`
+/// section and the dynamic section read with `pread` (VER-11, OPEN-10.b), the checked descriptor
+/// mapped by its `/proc/self/fd` name with `RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE` (OPEN-8.a),
+/// and the plugin's descriptor looked up. Returns the descriptor's address.
+#[cfg(target_os = "linux")]
+fn floor_open(path: &Path) -> *const () {
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::fs::FileExt;
+
+    let c_path = CString::new(path.as_os_str().as_bytes()).unwrap();
+    // SAFETY: NUL-terminated strings alive for the calls; every descriptor returned is checked
+    // and owned once.
+    let fd = unsafe { libc::open(c_path.as_ptr(), libc::O_PATH | libc::O_CLOEXEC) };
+    assert!(fd >= 0);
+    // SAFETY: just opened, owned by nothing else.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    // SAFETY: as above.
+    let dir = unsafe {
+        libc::open(
+            c"/proc/self/fd".as_ptr(),
+            libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC,
+        )
+    };
+    assert!(dir >= 0);
+    // SAFETY: just opened, owned by nothing else.
+    let dir = unsafe { OwnedFd::from_raw_fd(dir) };
+    let number = CString::new(fd.as_raw_fd().to_string()).unwrap();
+    let mut name = [0u8; 4096];
+    // SAFETY: `name` is writable for its length.
+    let n = unsafe {
+        libc::readlinkat(
+            dir.as_raw_fd(),
+            number.as_ptr(),
+            name.as_mut_ptr().cast(),
+            name.len(),
+        )
+    };
+    assert!(n > 0);
+    let meta = std::fs::File::from(fd.try_clone().unwrap())
+        .metadata()
+        .unwrap();
+    assert!(meta.is_file());
+    // SAFETY: as above.
+    let file = unsafe {
+        libc::openat(
+            dir.as_raw_fd(),
+            number.as_ptr(),
+            libc::O_RDONLY | libc::O_NONBLOCK | libc::O_CLOEXEC,
+        )
+    };
+    assert!(file >= 0);
+    // SAFETY: just opened, owned by nothing else.
+    let file = std::fs::File::from(unsafe { OwnedFd::from_raw_fd(file) });
+    let read = |at: u64, len: usize| {
+        let mut bytes = vec![0u8; len];
+        file.read_exact_at(&mut bytes, at).unwrap();
+        bytes
+    };
+    let u16_at = |b: &[u8], at: usize| u16::from_le_bytes([b[at], b[at + 1]]) as usize;
+    let u32_at = |b: &[u8], at: usize| u32::from_le_bytes(b[at..at + 4].try_into().unwrap());
+    let u64_at = |b: &[u8], at: usize| u64::from_le_bytes(b[at..at + 8].try_into().unwrap());
+    let header = read(0, 64);
+    let (shoff, shentsize, shnum, shstrndx) = (
+        u64_at(&header, 0x28),
+        u16_at(&header, 0x3a),
+        u16_at(&header, 0x3c),
+        u16_at(&header, 0x3e),
+    );
+    let sections = read(shoff, shentsize * shnum);
+    let section = |i: usize| &sections[i * shentsize..(i + 1) * shentsize];
+    let names = section(shstrndx);
+    let names = read(u64_at(names, 0x18), u64_at(names, 0x20) as usize);
+    let mut manifest = Vec::new();
+    let mut dynamic = Vec::new();
+    for i in 0..shnum {
+        let s = section(i);
+        let at = u32_at(s, 0) as usize;
+        if names[at..].starts_with(b".plugspec\0") {
+            manifest = read(u64_at(s, 0x18), u64_at(s, 0x20) as usize);
+        } else if u32_at(s, 4) == 6 {
+            // SHT_DYNAMIC
+            dynamic = read(u64_at(s, 0x18), u64_at(s, 0x20) as usize);
+        }
+    }
+    assert!(manifest.starts_with(b"PLUGSPEC") && !dynamic.is_empty());
+    let mapped = format!("/proc/self/fd/{}", file.as_raw_fd());
+    let flags = libc::RTLD_NOW | libc::RTLD_LOCAL | libc::RTLD_NODELETE;
+    // SAFETY: a generated plugin built by this bench; it has no constructors.
+    let library = unsafe { libloading::os::unix::Library::open(Some(&mapped), flags) }.unwrap();
+    let symbol = CString::new(plugspec::abi::DESCRIPTOR_SYMBOL).unwrap();
+    // SAFETY: the descriptor's address is only compared with null.
+    let descriptor = unsafe { library.get::<*const ()>(symbol.as_bytes_with_nul()) }
+        .map(|s| *s)
+        .unwrap();
+    // Mapped for good, as plugspec does: the library and its descriptor stay.
+    std::mem::forget(library);
+    std::mem::forget(file);
+    descriptor
 }
 
 fn time_child(mode: &str, path: &Path) -> f64 {
@@ -382,6 +494,24 @@ fn first_opens(plugins: &[Generated], rounds: usize, table: &mut Table) {
             raw,
             "ns",
         );
+        #[cfg(target_os = "linux")]
+        {
+            time_child("floor", &p.path);
+            let (ours, floor) =
+                alternate(rounds, &mut || time_child("plugspec", &p.path), &mut || {
+                    time_child("floor", &p.path)
+                });
+            table.add(
+                &format!(
+                    "first open, fresh process, {} exports",
+                    thousands(p.exports)
+                ),
+                ours,
+                "the system calls the rules require, alone (`floor_open`)",
+                floor,
+                "ns",
+            );
+        }
     }
 }
 
