@@ -268,7 +268,9 @@ impl ReferenceLoader {
                 }
             };
         let (descriptor, mapped_manifest) = mapped;
-        let identity = moved(manifest.identity, bytes, mapped_manifest);
+        // SAFETY: `map_checked` compared `mapped_manifest` with `bytes` byte for byte, and the
+        // identity was decoded from `bytes`.
+        let identity = unsafe { moved(manifest.identity, bytes, mapped_manifest) };
         // Step 7: init, once, here, on this thread (INIT-2, INIT-3).
         let deferred_init = match descriptor.init {
             Some(entry) => self
@@ -279,12 +281,11 @@ impl ReferenceLoader {
         let inner = Inner {
             identity,
             path: canonical.to_path_buf(),
-            symbols: table::SymbolTable::build(
-                descriptor,
-                &manifest.symbols,
-                mapped_manifest,
-                identity,
-            ),
+            // SAFETY: `map_checked` compared `mapped_manifest` with `bytes`, from which the
+            // records were decoded, byte for byte.
+            symbols: unsafe {
+                table::SymbolTable::build(descriptor, &manifest.symbols, mapped_manifest, identity)
+            },
             deferred_init,
         };
         Ok(LoadedPlugin {
@@ -423,11 +424,15 @@ fn decode<'a>(given: &Path, bytes: &'a [u8]) -> Result<abi::Decoded<'a, table::R
     })
 }
 
-/// `text`, a string inside `from`, as the same range of `to`, a byte-for-byte copy of `from`.
-fn moved<'t>(text: &str, from: &[u8], to: &'t [u8]) -> &'t str {
+/// `text`, a string inside `from`, as the same range of `to`.
+///
+/// # Safety
+///
+/// `to` must be a byte-for-byte copy of `from`, and `text` must lie inside `from`.
+unsafe fn moved<'t>(text: &str, from: &[u8], to: &'t [u8]) -> &'t str {
     debug_assert_eq!(from, to);
     let at = text.as_ptr() as usize - from.as_ptr() as usize;
-    // SAFETY: `text` lies inside `from` (as valid UTF-8), and `to` holds the same bytes
-    // (compared by the caller), so the same range of `to` is the same UTF-8.
+    // SAFETY: `text` lies inside `from` as valid UTF-8, and `to` holds the same bytes (the
+    // caller's contract), so the same range of `to` is the same UTF-8.
     unsafe { std::str::from_utf8_unchecked(&to[at..at + text.len()]) }
 }

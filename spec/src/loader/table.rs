@@ -91,11 +91,15 @@ pub(crate) struct SymbolTable {
 }
 
 impl SymbolTable {
-    /// The table of a mapped plugin's exports: `records`, decoded from the bytes of which
-    /// `manifest` is the mapped library's copy (compared byte for byte), with the addresses and type names of
+    /// The table of a mapped plugin's exports: `records`, with the addresses and type names of
     /// `descriptor`, which was checked to hold one export per record and no null address, and
     /// either no type names or one per export.
-    pub(crate) fn build(
+    ///
+    /// # Safety
+    ///
+    /// `manifest` must be a byte-for-byte copy of the bytes `records` were decoded from (the
+    /// mapped library's manifest, compared with the file's).
+    pub(crate) unsafe fn build(
         descriptor: &'static PluginDescriptor,
         records: &[Record],
         manifest: &'static [u8],
@@ -113,7 +117,7 @@ impl SymbolTable {
             // which the fingerprint pinned to this one.
             symbols.push(SymbolInfo {
                 // SAFETY: `manifest` is a byte-for-byte copy of the bytes `records` were decoded
-                // from (this function's contract).
+                // from (the caller's contract).
                 name: unsafe { record.name.text(manifest) },
                 kind: record.kind,
                 // SAFETY: as for the name.
