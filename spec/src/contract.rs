@@ -13,6 +13,7 @@ use std::path::Path;
 
 use crate::error::Error;
 use crate::fingerprint::HostConfig;
+use crate::symbol_info::{SymbolInfo, SymbolValues};
 
 /// A plugin loader: the thing under test.
 ///
@@ -138,45 +139,16 @@ pub struct Symbol {
 // One pointer: a lookup returns a `Symbol` as cheaply as a map returns a reference.
 const _: () = assert!(size_of::<Symbol>() == size_of::<*const ()>());
 
-/// What a [`Symbol`] points at. A loader keeps one per export for the life of the process.
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) struct SymbolInfo {
-    pub(crate) name: &'static str,
-    pub(crate) kind: SymbolKind,
-    pub(crate) rust_type: &'static str,
-    pub(crate) size: usize,
-    pub(crate) align: usize,
-    pub(crate) address: *mut (),
-    pub(crate) identity: &'static str,
-    /// The compiler's name of the declared type (`core::any::type_name`), if the plugin
-    /// recorded it (LOOKUP-5).
-    pub(crate) type_name: Option<&'static str>,
-}
-
-// SAFETY: a `SymbolInfo` is an address plus static metadata. The address names code or storage
-// that lives for the whole process; sending the address between threads is sound, and any access
-// through it goes through `Symbol`'s `unsafe` accessors whose contracts cover synchronisation.
-unsafe impl Send for SymbolInfo {}
-// SAFETY: as for `Send`: sharing the address itself is sound; accesses are the caller's contract.
-unsafe impl Sync for SymbolInfo {}
-
 impl fmt::Debug for Symbol {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let info = self.info;
-        f.debug_struct("Symbol")
-            .field("name", &info.name)
-            .field("kind", &info.kind)
-            .field("rust_type", &info.rust_type)
-            .field("type_name", &info.type_name)
-            .field("address", &info.address)
-            .finish()
+        self.info.fmt(f)
     }
 }
 
 /// The records [`Symbol::new`] made, so that equal arguments share one record: a loader that
 /// makes its symbols at every lookup does not grow the process.
 static INTERNED: std::sync::LazyLock<
-    std::sync::Mutex<std::collections::HashSet<&'static SymbolInfo>>,
+    std::sync::Mutex<std::collections::HashMap<SymbolValues, &'static SymbolInfo>>,
 > = std::sync::LazyLock::new(Default::default);
 
 impl Symbol {
@@ -188,25 +160,24 @@ impl Symbol {
         Symbol { info }
     }
 
-    /// The symbol of `info`: its interned record, made (one allocation, kept for the life of
-    /// the process) the first time these values are seen.
-    fn interned(info: SymbolInfo) -> Symbol {
+    /// The symbol of `values`: its interned record, made (with a copy of its name and written
+    /// type, kept for the life of the process) the first time these values are seen.
+    fn interned(values: SymbolValues) -> Symbol {
         let mut known = INTERNED
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(&info) = known.get(&info) {
-            return Symbol { info };
-        }
-        let info: &'static SymbolInfo = Box::leak(Box::new(info));
-        known.insert(info);
+        let info = *known
+            .entry(values)
+            .or_insert_with(|| Box::leak(Box::new(SymbolInfo::owned(&values))));
         Symbol { info }
     }
 
     /// A symbol record. Loaders build these from a plugin's manifest.
     ///
-    /// The record is interned: the first call with these values allocates it once, for the life
-    /// of the process (as the plugin's code is); later calls with the same values return it
-    /// without allocating. Build a plugin's symbols when it loads and hand out copies.
+    /// The record is interned: the first call with these values makes it (a few allocations,
+    /// kept for the life of the process, as the plugin's code is); later calls with the same
+    /// values return it without allocating. Build a plugin's symbols when it loads and hand out
+    /// copies.
     ///
     /// # Safety
     /// `address` must be, for the life of the process, the address of a function of type
@@ -221,14 +192,14 @@ impl Symbol {
         align: usize,
         address: *mut (),
     ) -> Symbol {
-        Symbol::interned(SymbolInfo {
+        Symbol::interned(SymbolValues {
+            identity,
             name,
             kind,
             rust_type,
             size,
             align,
             address,
-            identity,
             type_name: None,
         })
     }
@@ -241,20 +212,20 @@ impl Symbol {
     /// `type_name` must be `core::any::type_name` of the type the symbol's address holds (for a
     /// variable) or is (for a function), computed by the same toolchain as this host's.
     pub unsafe fn with_type_name(self, type_name: &'static str) -> Symbol {
-        Symbol::interned(SymbolInfo {
+        Symbol::interned(SymbolValues {
             type_name: Some(type_name),
-            ..*self.info
+            ..self.info.values()
         })
     }
 
     /// The compiler's name of the declared type, if the plugin recorded it (LOOKUP-5).
     pub fn type_name(&self) -> Option<&'static str> {
-        self.info.type_name
+        self.info.type_name()
     }
 
     /// The exported name.
     pub fn name(&self) -> &'static str {
-        self.info.name
+        self.info.name()
     }
 
     /// Function or variable.
@@ -264,7 +235,7 @@ impl Symbol {
 
     /// The Rust type the plugin declared, as written (for example `extern "C" fn(i32) -> i32`).
     pub fn rust_type(&self) -> &'static str {
-        self.info.rust_type
+        self.info.rust_type()
     }
 
     /// The declared size in bytes: of a variable's storage, or of the function pointer type.
@@ -284,13 +255,13 @@ impl Symbol {
 
     /// The identity of the plugin the symbol belongs to.
     pub fn plugin_identity(&self) -> &'static str {
-        self.info.identity
+        self.info.identity()
     }
 
     /// Whether this symbol is a `kind` whose declared type is `rust_type` (compared with all
     /// white space removed, so `fn(i32)->i32` and `fn(i32) -> i32` are the same written type).
     pub fn has_type(&self, kind: SymbolKind, rust_type: &str) -> bool {
-        self.info.kind == kind && same_written_type(self.info.rust_type, rust_type)
+        self.info.kind == kind && same_written_type(self.info.rust_type(), rust_type)
     }
 
     /// Checks kind and written type, naming both sides when they differ.
@@ -299,9 +270,9 @@ impl Symbol {
             Ok(())
         } else {
             Err(Error::type_mismatch(
-                self.info.name,
-                self.info.identity,
-                &format!("a {} of type {}", self.info.kind, self.info.rust_type),
+                self.info.name(),
+                self.info.identity(),
+                &format!("a {} of type {}", self.info.kind, self.info.rust_type()),
                 &format!("a {kind} of type {rust_type}"),
             ))
         }
@@ -313,7 +284,7 @@ impl Symbol {
     /// in different crates differ); otherwise the written types are compared
     /// ([`Symbol::check_type`]). The written types appear in the message either way.
     pub fn check_type_of<T: ?Sized>(&self, kind: SymbolKind, rust_type: &str) -> Result<(), Error> {
-        let Some(declared) = self.info.type_name else {
+        let Some(declared) = self.info.type_name() else {
             return self.check_type(kind, rust_type);
         };
         let requested = core::any::type_name::<T>();
@@ -328,9 +299,9 @@ impl Symbol {
             }
         };
         Err(Error::type_mismatch(
-            self.info.name,
-            self.info.identity,
-            &both_named(self.info.kind, self.info.rust_type, declared),
+            self.info.name(),
+            self.info.identity(),
+            &both_named(self.info.kind, self.info.rust_type(), declared),
             &both_named(kind, rust_type, requested),
         ))
     }
@@ -386,11 +357,14 @@ impl Symbol {
 
     fn layout_mismatch<T>(&self) -> Error {
         Error::type_mismatch(
-            self.info.name,
-            self.info.identity,
+            self.info.name(),
+            self.info.identity(),
             &format!(
                 "a {} of type {} (size {}, align {})",
-                self.info.kind, self.info.rust_type, self.info.size, self.info.align
+                self.info.kind,
+                self.info.rust_type(),
+                self.info.size,
+                self.info.align
             ),
             &format!(
                 "a type of size {}, align {}",

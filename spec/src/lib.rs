@@ -68,6 +68,7 @@ pub mod platform;
 pub mod rules;
 pub mod sdk;
 pub mod shared_package;
+mod symbol_info;
 
 /// [`shared_package`] under the path build scripts call: `plugspec::build::shared_package()`.
 pub use shared_package as build;

@@ -39,8 +39,9 @@ mod encoding;
 #[cfg(test)]
 mod tests;
 
+pub(crate) use decoding::utf8;
 #[cfg(feature = "loader")]
-pub(crate) use decoding::{Decoded, decode_with, utf8};
+pub(crate) use decoding::{Decoded, decode_with};
 pub use decoding::{Manifest, ManifestError, SymbolRecord, decode, peek_version};
 pub use descriptor::{Export, HostContext, InitFn, Outcome, PluginDescriptor, TypeNameFn};
 pub use encoding::{ManifestSpec, Storage, SymbolSpec};

@@ -282,9 +282,10 @@ impl ReferenceLoader {
             identity,
             path: canonical.to_path_buf(),
             // SAFETY: `map_checked` compared `mapped_manifest` with `bytes`, from which the
-            // records were decoded, byte for byte.
+            // records were decoded, byte for byte, and checked `descriptor` against them; the
+            // plugin's fingerprint matched this host's.
             symbols: unsafe {
-                table::SymbolTable::build(descriptor, &manifest.symbols, mapped_manifest, identity)
+                table::SymbolTable::build(descriptor, manifest.symbols, mapped_manifest, identity)
             },
             deferred_init,
         };
@@ -302,7 +303,7 @@ impl ReferenceLoader {
         canonical: &Path,
         (file, meta): (std::fs::File, &std::fs::Metadata),
         file_manifest: &[u8],
-        decoded: &abi::Decoded<'_, table::Record>,
+        decoded: &abi::Decoded<'_, crate::symbol_info::SymbolInfo>,
         origin: bool,
     ) -> Result<(&'static abi::PluginDescriptor, &'static [u8]), Error> {
         let mapped = os::map(
@@ -406,7 +407,7 @@ impl ReferenceLoader {
             .position(|e| e.0.is_null())
         {
             // SAFETY: the records were decoded from `file_manifest`.
-            let name = unsafe { decoded.symbols[i].name(file_manifest) };
+            let name = unsafe { decoded.symbols[i].name_in(file_manifest) };
             return Err(Error::not_a_plugin(
                 given,
                 format_args!("{shown} exports a null address for {name}"),
@@ -416,9 +417,18 @@ impl ReferenceLoader {
     }
 }
 
-/// The manifest `bytes`, decoded and validated, each symbol kept as a [`table::Record`].
-fn decode<'a>(given: &Path, bytes: &'a [u8]) -> Result<abi::Decoded<'a, table::Record>, Error> {
-    abi::decode_with(bytes, |record| table::Record::of(bytes, record)).map_err(|e| match e {
+/// The manifest `bytes`, decoded and validated, each symbol made its record
+/// ([`table::pending`]).
+fn decode<'a>(
+    given: &Path,
+    bytes: &'a [u8],
+) -> Result<abi::Decoded<'a, crate::symbol_info::SymbolInfo>, Error> {
+    let mut index = 0;
+    let keep = |record| {
+        index += 1;
+        table::pending(bytes, index - 1, record)
+    };
+    abi::decode_with(bytes, keep).map_err(|e| match e {
         ManifestError::UnknownVersion(v) => Error::incompatible_abi(given, v, abi::ABI_VERSION),
         other => Error::not_a_plugin(given, other),
     })

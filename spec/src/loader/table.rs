@@ -1,88 +1,38 @@
 //! A loaded plugin's symbol table (rules `LOOKUP-*`): built once at load, read-only after.
 //!
-//! Until the library is mapped, the loader keeps of each manifest symbol only a [`Record`]:
-//! where its strings lie in the manifest bytes, and its numbers (28 bytes). Once the mapped
-//! library's manifest proved byte-for-byte the one decoded from the file, the table takes its
-//! strings from the mapped copy, which lives for the process, at those positions: the manifest
-//! is decoded once, and nothing is copied or decoded again.
+//! The decoder makes each manifest symbol's record as it reads it ([`SymbolInfo::pending`]:
+//! where its name and written type lie in the manifest bytes, its kind, size and alignment; 56
+//! bytes). Once the mapped library's manifest proved byte-for-byte the one decoded from the
+//! file, each record is given, in place, the plugin's [`SymbolSource`] — the mapped manifest,
+//! which lives for the process, its identity and its table of type-name functions — and its
+//! address: the manifest is decoded once, and no name, type or record is copied.
 //!
-//! The symbols' records sit in one slice, in the manifest's order, kept for the life of the
-//! process (a plugin is never unloaded), so that a lookup returns a [`Symbol`] that is one
-//! pointer to its record. A hash map from name to record finds them: its buckets are a name and
-//! a pointer (24 bytes), and its hash is rustc-hash's Fx: unkeyed, because the table is fixed at
-//! load and its keys are the plugin's own export names, so a keyed hash would buy nothing and
-//! cost every lookup. A hit is one short hash, one probe and one name comparison; nothing
-//! allocates.
+//! The records sit in one slice, in the manifest's order, kept for the life of the process (a
+//! plugin is never unloaded), so that a lookup returns a [`Symbol`] that is one pointer to its
+//! record. A hash map from name to record finds them: its buckets are a name and a pointer (24
+//! bytes), and its hash is rustc-hash's Fx: unkeyed, because the table is fixed at load and its
+//! keys are the plugin's own export names, so a keyed hash would buy nothing and cost every
+//! lookup. A hit is one short hash, one probe and one name comparison; nothing allocates.
 
 use std::collections::HashMap;
 
 use rustc_hash::FxBuildHasher;
 
 use crate::abi::{self, PluginDescriptor, SymbolRecord};
-use crate::contract::{Symbol, SymbolInfo, SymbolKind};
+use crate::contract::Symbol;
+use crate::symbol_info::{Span, SymbolInfo, SymbolSource, TypeNames};
 
-/// Where a string lies in the manifest bytes: offset and length (a manifest is at most 4 MiB,
-/// rule VER-11).
-#[derive(Clone, Copy)]
-struct Span {
-    at: u32,
-    len: u32,
-}
-
-impl Span {
-    /// The span of `text`, which lies inside `bytes`.
-    fn of(bytes: &[u8], text: &str) -> Span {
-        Span {
-            at: (text.as_ptr() as usize - bytes.as_ptr() as usize) as u32,
-            len: text.len() as u32,
-        }
-    }
-
-    /// The text at this span of `bytes`.
-    ///
-    /// # Safety
-    ///
-    /// `bytes` must be the bytes this span was taken from by [`Record::of`], or a byte-for-byte
-    /// copy of them: the span's bytes are then the UTF-8 the decoder checked.
-    unsafe fn text(self, bytes: &[u8]) -> &str {
-        let at = self.at as usize;
-        // SAFETY: the caller's contract: the decoder checked these bytes are UTF-8.
-        unsafe { std::str::from_utf8_unchecked(&bytes[at..at + self.len as usize]) }
-    }
-}
-
-/// One manifest symbol as kept between decoding and mapping: its strings as positions in the
-/// manifest bytes, its kind, size and alignment.
-#[derive(Clone, Copy)]
-pub(crate) struct Record {
-    name: Span,
-    rust_type: Span,
-    size: u32,
-    align: u32,
-    kind: SymbolKind,
-}
-
-impl Record {
-    /// What the loader keeps of `record`, decoded from `bytes` (its strings lie inside them).
-    pub(crate) fn of(bytes: &[u8], record: SymbolRecord<'_>) -> Record {
-        Record {
-            name: Span::of(bytes, record.name),
-            rust_type: Span::of(bytes, record.rust_type),
-            size: record.size,
-            align: record.align,
-            kind: record.kind,
-        }
-    }
-
-    /// The symbol's name.
-    ///
-    /// # Safety
-    ///
-    /// `bytes` must be the manifest bytes this record was decoded from, or a byte-for-byte copy.
-    pub(crate) unsafe fn name(self, bytes: &[u8]) -> &str {
-        // SAFETY: the caller's contract is the span's.
-        unsafe { self.name.text(bytes) }
-    }
+/// The record the decoder makes of `record`, decoded from `bytes` (its strings lie inside
+/// them), the `index`-th of its manifest.
+pub(crate) fn pending(bytes: &[u8], index: usize, record: SymbolRecord<'_>) -> SymbolInfo {
+    SymbolInfo::pending(
+        Span::of(bytes, record.name),
+        Span::of(bytes, record.rust_type),
+        record.kind,
+        record.size as usize,
+        record.align as usize,
+        index as u32,
+    )
 }
 
 /// The exports of one plugin, by name.
@@ -91,45 +41,39 @@ pub(crate) struct SymbolTable {
 }
 
 impl SymbolTable {
-    /// The table of a mapped plugin's exports: `records`, with the addresses and type names of
-    /// `descriptor`, which was checked to hold one export per record and no null address, and
-    /// either no type names or one per export.
+    /// The table of a mapped plugin's exports: `records`, made by [`pending`], given the
+    /// addresses and type names of `descriptor`, which was checked to hold one export per record
+    /// and no null address, and either no type names or one per export.
     ///
     /// # Safety
     ///
     /// `manifest` must be a byte-for-byte copy of the bytes `records` were decoded from (the
-    /// mapped library's manifest, compared with the file's).
+    /// mapped library's manifest, compared with the file's), and `descriptor` the plugin's, whose
+    /// fingerprint matched this host's.
     pub(crate) unsafe fn build(
         descriptor: &'static PluginDescriptor,
-        records: &[Record],
+        mut records: Vec<SymbolInfo>,
         manifest: &'static [u8],
         identity: &'static str,
     ) -> SymbolTable {
-        let exports = exports(descriptor);
-        let type_names = type_name_fns(descriptor);
-        let mut symbols = Vec::with_capacity(records.len());
-        for (i, (record, export)) in records.iter().zip(exports).enumerate() {
-            // `Symbol::new`'s safety contract, which the record must keep: the address is the
+        // SAFETY: the records' spans were taken from the bytes `manifest` copies (the caller's
+        // contract), of the UTF-8 the decoder checked; the type-name functions are the SDK's of
+        // a plugin whose fingerprint matched, never unmapped.
+        let source: &'static SymbolSource = Box::leak(Box::new(unsafe {
+            SymbolSource::new(
+                manifest,
+                identity,
+                TypeNames::Plugin(type_name_fns(descriptor)),
+            )
+        }));
+        for (record, export) in records.iter_mut().zip(exports(descriptor)) {
+            // SAFETY: `Symbol::new`'s contract, which the record must keep: the address is the
             // SDK's export for this manifest record (the descriptor matched the manifest read
             // from the file, whose fingerprint matched this host); the library is never
-            // unmapped, so it stays valid for the process. The type name is the SDK's
-            // `type_name` of this export's declared type, computed by the plugin's compiler,
-            // which the fingerprint pinned to this one.
-            symbols.push(SymbolInfo {
-                // SAFETY: `manifest` is a byte-for-byte copy of the bytes `records` were decoded
-                // from (the caller's contract).
-                name: unsafe { record.name.text(manifest) },
-                kind: record.kind,
-                // SAFETY: as for the name.
-                rust_type: unsafe { record.rust_type.text(manifest) },
-                size: record.size as usize,
-                align: record.align as usize,
-                address: export.0.cast_mut(),
-                identity,
-                type_name: type_names.get(i).and_then(|f| type_name(*f)),
-            });
+            // unmapped, so it stays valid for the process. The spans are of `manifest`, as above.
+            unsafe { record.place(source, export.0.cast_mut()) };
         }
-        SymbolTable::new(symbols)
+        SymbolTable::new(records)
     }
 
     /// The table of `symbols`, whose names are distinct (the manifest decoder refuses a
@@ -139,7 +83,7 @@ impl SymbolTable {
         let symbols: &'static [SymbolInfo] = Box::leak(symbols.into_boxed_slice());
         let mut index = HashMap::with_capacity_and_hasher(symbols.len(), FxBuildHasher);
         for symbol in symbols {
-            index.entry(symbol.name).or_insert(symbol);
+            index.entry(symbol.name()).or_insert(symbol);
         }
         SymbolTable { index }
     }
@@ -176,22 +120,6 @@ fn type_name_fns(descriptor: &'static PluginDescriptor) -> &'static [abi::TypeNa
     unsafe { std::slice::from_raw_parts(descriptor.type_names, descriptor.type_name_count) }
 }
 
-/// The compiler's name of one export's type, from its SDK function.
-fn type_name(f: abi::TypeNameFn) -> Option<&'static str> {
-    let mut len = 0usize;
-    // SAFETY: the SDK's `type_name_of` (the plugin's fingerprint matched this host's, so its
-    // plugspec is this one): it writes the length and returns a pointer to that many bytes of a
-    // `'static` string in the never-unmapped library.
-    let bytes = unsafe {
-        let ptr = f(&mut len);
-        if ptr.is_null() {
-            return None;
-        }
-        std::slice::from_raw_parts(ptr, len)
-    };
-    abi::utf8(bytes).ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -199,16 +127,16 @@ mod tests {
 
     fn symbol(name: &'static str, address: usize) -> SymbolInfo {
         // These symbols are only looked up and compared, never called or dereferenced.
-        SymbolInfo {
+        SymbolInfo::owned(&crate::symbol_info::SymbolValues {
+            identity: "test",
             name,
             kind: SymbolKind::Variable,
             rust_type: "u8",
             size: 1,
             align: 1,
             address: address as *mut (),
-            identity: "test",
             type_name: None,
-        }
+        })
     }
 
     #[test]
@@ -266,21 +194,34 @@ mod tests {
         };
         const LEN: usize = SPEC.encoded_len();
         let bytes = SPEC.encode::<LEN>();
-        let decoded = abi::decode_with(&bytes, |r| Record::of(&bytes, r)).unwrap();
-        let copy = bytes.to_vec();
+        let mut i = 0;
+        let decoded = abi::decode_with(&bytes, |r| {
+            i += 1;
+            pending(&bytes, i - 1, r)
+        })
+        .unwrap();
+        let copy: &'static [u8] = Box::leak(bytes.to_vec().into_boxed_slice());
         assert_ne!(copy.as_ptr(), bytes.as_ptr());
-        for (record, spec) in decoded.symbols.iter().zip(SYMBOLS) {
-            // SAFETY: `copy` is a byte-for-byte copy of the bytes the records were decoded from.
-            let (name, rust_type) = unsafe { (record.name(&copy), record.rust_type.text(&copy)) };
-            assert_eq!(name, spec.name);
-            assert_eq!(rust_type, spec.rust_type);
-            assert!(std::ptr::eq(name.as_ptr(), &copy[record.name.at as usize]));
-            assert_eq!(
-                (record.size as usize, record.align as usize),
-                (spec.size, spec.align)
-            );
+        // SAFETY: `copy` is a byte-for-byte copy of the bytes the records were decoded from.
+        let source: &'static SymbolSource = Box::leak(Box::new(unsafe {
+            SymbolSource::new(copy, "table.test", TypeNames::None)
+        }));
+        for (n, (mut record, spec)) in decoded.symbols.into_iter().zip(SYMBOLS).enumerate() {
+            // SAFETY: as above; the address is only compared.
+            unsafe { record.place(source, (0x1000 + n) as *mut ()) };
+            assert_eq!(record.name(), spec.name);
+            assert_eq!(record.rust_type(), spec.rust_type);
+            assert!(copy.as_ptr_range().contains(&record.name().as_ptr()));
+            assert_eq!((record.size, record.align), (spec.size, spec.align));
             assert_eq!(record.kind, spec.kind);
+            assert_eq!(record.identity(), "table.test");
+            assert_eq!(record.type_name(), None);
+            assert_eq!(record.address as usize, 0x1000 + n);
         }
+        assert_eq!(
+            std::mem::size_of::<SymbolInfo>(),
+            7 * std::mem::size_of::<usize>()
+        );
     }
 
     #[test]
