@@ -339,5 +339,9 @@ mod tests {
         });
         assert_ne!(placed, other);
         assert_eq!(other.type_name(), Some("u8"));
+        assert_eq!(
+            format!("{placed:?}"),
+            "Symbol { name: \"name\", kind: Variable, rust_type: \"u8\", type_name: None, address: 0x10 }"
+        );
     }
 }
