@@ -282,7 +282,7 @@ pub fn decode(bytes: &[u8]) -> Result<Manifest<'_>, ManifestError> {
         fingerprint,
         symbols,
         has_init,
-    } = decode_with(bytes, |record| record)?;
+    } = decode_with(bytes, |_, record| record)?;
     Ok(Manifest {
         identity,
         fingerprint,
@@ -303,12 +303,13 @@ pub(crate) struct Decoded<'a, S> {
     pub(crate) has_init: bool,
 }
 
-/// [`decode`], keeping of each symbol record only what `keep` makes of it (the reference loader
-/// keeps positions in the bytes, so that it can take the strings from the mapped library's own
-/// copy without decoding again). Every check is [`decode`]'s.
+/// [`decode`], keeping of each symbol record only what `keep` makes of it, given its position in
+/// the manifest (the reference loader keeps positions in the bytes, so that it can take the
+/// strings from the mapped library's own copy without decoding again). Every check is
+/// [`decode`]'s.
 pub(crate) fn decode_with<'a, S>(
     bytes: &'a [u8],
-    mut keep: impl FnMut(SymbolRecord<'a>) -> S,
+    mut keep: impl FnMut(usize, SymbolRecord<'a>) -> S,
 ) -> Result<Decoded<'a, S>, ManifestError> {
     let version = peek_version(bytes)?;
     if version != ABI_VERSION {
@@ -377,7 +378,7 @@ pub(crate) fn decode_with<'a, S>(
     let symbol_count = r.count("symbol count", 18)?;
     let mut symbols: Vec<S> = Vec::with_capacity(symbol_count);
     let mut symbol_names = Names::with_capacity(symbol_count);
-    for _ in 0..symbol_count {
+    for index in 0..symbol_count {
         let at = r.at;
         let kind = match r.u8("symbol kind")? {
             1 => SymbolKind::Function,
@@ -422,14 +423,17 @@ pub(crate) fn decode_with<'a, S>(
                 what: format!("alignment {align} of {name} is not a power of two"),
             });
         }
-        symbols.push(keep(SymbolRecord {
-            kind,
-            storage,
-            name,
-            rust_type,
-            size,
-            align,
-        }));
+        symbols.push(keep(
+            index,
+            SymbolRecord {
+                kind,
+                storage,
+                name,
+                rust_type,
+                size,
+                align,
+            },
+        ));
     }
     if r.at != bytes.len() {
         return Err(r.corrupt(format!(

@@ -44,6 +44,7 @@ use crate::abi::{self, ManifestError};
 use crate::contract::{Loader, Plugin, Symbol};
 use crate::error::Error;
 use crate::fingerprint::{self, HostConfig};
+use crate::symbol_info::Span;
 
 /// The reference loader. Cheap to create; all loaded plugins live in one process-wide registry
 /// (the operating system's loader is process-wide too), so two `ReferenceLoader`s share them.
@@ -269,8 +270,8 @@ impl ReferenceLoader {
             };
         let (descriptor, mapped_manifest) = mapped;
         // SAFETY: `map_checked` compared `mapped_manifest` with `bytes` byte for byte, and the
-        // identity was decoded from `bytes`.
-        let identity = unsafe { moved(manifest.identity, bytes, mapped_manifest) };
+        // identity was decoded from `bytes` as UTF-8.
+        let identity = unsafe { Span::of(bytes, manifest.identity).text(mapped_manifest) };
         // Step 7: init, once, here, on this thread (INIT-2, INIT-3).
         let deferred_init = match descriptor.init {
             Some(entry) => self
@@ -423,26 +424,10 @@ fn decode<'a>(
     given: &Path,
     bytes: &'a [u8],
 ) -> Result<abi::Decoded<'a, crate::symbol_info::SymbolInfo>, Error> {
-    let mut index = 0;
-    let keep = |record| {
-        index += 1;
-        table::pending(bytes, index - 1, record)
-    };
-    abi::decode_with(bytes, keep).map_err(|e| match e {
-        ManifestError::UnknownVersion(v) => Error::incompatible_abi(given, v, abi::ABI_VERSION),
-        other => Error::not_a_plugin(given, other),
+    abi::decode_with(bytes, |index, record| table::pending(bytes, index, record)).map_err(|e| {
+        match e {
+            ManifestError::UnknownVersion(v) => Error::incompatible_abi(given, v, abi::ABI_VERSION),
+            other => Error::not_a_plugin(given, other),
+        }
     })
-}
-
-/// `text`, a string inside `from`, as the same range of `to`.
-///
-/// # Safety
-///
-/// `to` must be a byte-for-byte copy of `from`, and `text` must lie inside `from`.
-unsafe fn moved<'t>(text: &str, from: &[u8], to: &'t [u8]) -> &'t str {
-    debug_assert_eq!(from, to);
-    let at = text.as_ptr() as usize - from.as_ptr() as usize;
-    // SAFETY: `text` lies inside `from` as valid UTF-8, and `to` holds the same bytes (the
-    // caller's contract), so the same range of `to` is the same UTF-8.
-    unsafe { std::str::from_utf8_unchecked(&to[at..at + text.len()]) }
 }

@@ -194,12 +194,7 @@ mod tests {
         };
         const LEN: usize = SPEC.encoded_len();
         let bytes = SPEC.encode::<LEN>();
-        let mut i = 0;
-        let decoded = abi::decode_with(&bytes, |r| {
-            i += 1;
-            pending(&bytes, i - 1, r)
-        })
-        .unwrap();
+        let decoded = abi::decode_with(&bytes, |i, r| pending(&bytes, i, r)).unwrap();
         let copy: &'static [u8] = Box::leak(bytes.to_vec().into_boxed_slice());
         assert_ne!(copy.as_ptr(), bytes.as_ptr());
         // SAFETY: `copy` is a byte-for-byte copy of the bytes the records were decoded from.
