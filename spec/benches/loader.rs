@@ -589,20 +589,8 @@ fn in_process(loaded: &Loaded<'_>, rounds: usize, table: &mut Table) {
         let probe: Vec<&str> = (0..g.names.len().min(1024))
             .map(|i| g.names[(i * 7919) % g.names.len()].as_str())
             .collect();
-        let (mut p, mut m) = (cycle(&probe), cycle(&probe));
-        table.race(
-            rounds,
-            &format!("lookup hit, {size} exports"),
-            &mut || {
-                black_box(plugin.lookup(black_box(p())).unwrap());
-            },
-            "`FxHashMap` hit, same names",
-            &mut || {
-                black_box(map.get(black_box(m())).unwrap());
-            },
-        );
-        // The same, against a map that owns copies of the names, as a table built at load owns
-        // its keys: above, the map's keys are the very strings probed, so its one name comparison
+        // Also against a map that owns copies of the names, as a table built at load owns its
+        // keys: the first map's keys are the very strings probed, so its one name comparison
         // reads memory the probe's hash has just read.
         let copies: Vec<String> = g.names.clone();
         let owned: FxHashMap<&str, usize> = copies
@@ -610,18 +598,23 @@ fn in_process(loaded: &Loaded<'_>, rounds: usize, table: &mut Table) {
             .enumerate()
             .map(|(i, n)| (n.as_str(), i))
             .collect();
-        let (mut p, mut m) = (cycle(&probe), cycle(&probe));
-        table.race(
-            rounds,
-            &format!("lookup hit, {size} exports"),
-            &mut || {
-                black_box(plugin.lookup(black_box(p())).unwrap());
-            },
-            "`FxHashMap` hit, its own copies of the names",
-            &mut || {
-                black_box(owned.get(black_box(m())).unwrap());
-            },
-        );
+        for (baseline, keys) in [
+            ("`FxHashMap` hit, same names", &map),
+            ("`FxHashMap` hit, its own copies of the names", &owned),
+        ] {
+            let (mut p, mut m) = (cycle(&probe), cycle(&probe));
+            table.race(
+                rounds,
+                &format!("lookup hit, {size} exports"),
+                &mut || {
+                    black_box(plugin.lookup(black_box(p())).unwrap());
+                },
+                baseline,
+                &mut || {
+                    black_box(keys.get(black_box(m())).unwrap());
+                },
+            );
+        }
         let c_names: Vec<CString> = probe.iter().map(|n| CString::new(*n).unwrap()).collect();
         let (mut p, mut d) = (cycle(&probe), cycle(&c_names));
         table.race(
