@@ -13,7 +13,7 @@ use std::path::Path;
 
 use crate::error::Error;
 use crate::fingerprint::HostConfig;
-use crate::symbol_info::{SymbolInfo, SymbolValues};
+use crate::symbol_info::{SymbolInfo, SymbolSource, SymbolValues};
 
 /// A plugin loader: the thing under test.
 ///
@@ -129,15 +129,17 @@ impl fmt::Display for SymbolKind {
 /// A looked-up symbol: its name, kind, declared Rust type and address.
 ///
 /// The address is valid for the life of the process (plugins are never unloaded). A `Symbol`
-/// is one pointer to its record, which lives as long as the process, so that a lookup returns
-/// it as cheaply as a map returns a reference; two symbols are equal when their records are.
+/// is two words: a pointer to what its plugin's symbols share, which lives as long as the
+/// process, and where its own record lies in it, so that a lookup returns it as cheaply as a map
+/// returns a reference; two symbols are equal when every value they give is.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Symbol {
-    info: &'static SymbolInfo,
+    info: SymbolInfo,
 }
 
-// One pointer: a lookup returns a `Symbol` as cheaply as a map returns a reference.
-const _: () = assert!(size_of::<Symbol>() == size_of::<*const ()>());
+// Two words, returned in registers: a lookup returns a `Symbol` as cheaply as a map returns a
+// reference.
+const _: () = assert!(size_of::<Symbol>() == 2 * size_of::<*const ()>());
 
 impl fmt::Debug for Symbol {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -148,28 +150,29 @@ impl fmt::Debug for Symbol {
 /// The records [`Symbol::new`] made, so that equal arguments share one record: a loader that
 /// makes its symbols at every lookup does not grow the process.
 static INTERNED: std::sync::LazyLock<
-    std::sync::Mutex<std::collections::HashMap<SymbolValues, &'static SymbolInfo>>,
+    std::sync::Mutex<std::collections::HashMap<SymbolValues, &'static SymbolSource>>,
 > = std::sync::LazyLock::new(Default::default);
 
 impl Symbol {
-    /// The symbol whose record is `info` (the reference loader keeps its records in one slice
-    /// per plugin, for the life of the process).
+    /// The symbol `info` describes.
     #[cfg(feature = "loader")]
     #[inline]
-    pub(crate) const fn from_static(info: &'static SymbolInfo) -> Symbol {
+    pub(crate) const fn from_info(info: SymbolInfo) -> Symbol {
         Symbol { info }
     }
 
-    /// The symbol of `values`: its interned record, made (with a copy of its name and written
-    /// type, kept for the life of the process) the first time these values are seen.
+    /// The symbol of `values`: its interned record, made (kept for the life of the process) the
+    /// first time these values are seen.
     fn interned(values: SymbolValues) -> Symbol {
         let mut known = INTERNED
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let info = *known
+        let source = *known
             .entry(values)
-            .or_insert_with(|| Box::leak(Box::new(SymbolInfo::owned(&values))));
-        Symbol { info }
+            .or_insert_with(|| SymbolSource::given(&values));
+        Symbol {
+            info: SymbolInfo::owned(source),
+        }
     }
 
     /// A symbol record. Loaders build these from a plugin's manifest.
@@ -230,7 +233,7 @@ impl Symbol {
 
     /// Function or variable.
     pub fn kind(&self) -> SymbolKind {
-        self.info.kind
+        self.info.kind()
     }
 
     /// The Rust type the plugin declared, as written (for example `extern "C" fn(i32) -> i32`).
@@ -240,17 +243,17 @@ impl Symbol {
 
     /// The declared size in bytes: of a variable's storage, or of the function pointer type.
     pub fn size(&self) -> usize {
-        self.info.size
+        self.info.size()
     }
 
     /// The declared alignment: of a variable's storage, or of the function pointer type.
     pub fn align(&self) -> usize {
-        self.info.align
+        self.info.align()
     }
 
     /// The address: the function itself, or a pointer into the plugin's storage.
     pub fn address(&self) -> *mut () {
-        self.info.address
+        self.info.address()
     }
 
     /// The identity of the plugin the symbol belongs to.
@@ -261,7 +264,7 @@ impl Symbol {
     /// Whether this symbol is a `kind` whose declared type is `rust_type` (compared with all
     /// white space removed, so `fn(i32)->i32` and `fn(i32) -> i32` are the same written type).
     pub fn has_type(&self, kind: SymbolKind, rust_type: &str) -> bool {
-        self.info.kind == kind && same_written_type(self.info.rust_type(), rust_type)
+        self.info.kind() == kind && same_written_type(self.info.rust_type(), rust_type)
     }
 
     /// Checks kind and written type, naming both sides when they differ.
@@ -272,7 +275,7 @@ impl Symbol {
             Err(Error::type_mismatch(
                 self.info.name(),
                 self.info.identity(),
-                &format!("a {} of type {}", self.info.kind, self.info.rust_type()),
+                &format!("a {} of type {}", self.info.kind(), self.info.rust_type()),
                 &format!("a {kind} of type {rust_type}"),
             ))
         }
@@ -288,7 +291,7 @@ impl Symbol {
             return self.check_type(kind, rust_type);
         };
         let requested = core::any::type_name::<T>();
-        if self.info.kind == kind && declared == requested {
+        if self.info.kind() == kind && declared == requested {
             return Ok(());
         }
         let both_named = |kind: SymbolKind, written: &str, name: &str| {
@@ -301,7 +304,7 @@ impl Symbol {
         Err(Error::type_mismatch(
             self.info.name(),
             self.info.identity(),
-            &both_named(self.info.kind, self.info.rust_type(), declared),
+            &both_named(self.info.kind(), self.info.rust_type(), declared),
             &both_named(kind, rust_type, requested),
         ))
     }
@@ -318,15 +321,15 @@ impl Symbol {
         self.check_type_of::<F>(SymbolKind::Function, rust_type)?;
         // LOOKUP-5: the declared layout is honoured, and only a pointer-sized `F` can hold the
         // address.
-        if size_of::<F>() != self.info.size
-            || align_of::<F>() != self.info.align
+        if size_of::<F>() != self.info.size()
+            || align_of::<F>() != self.info.align()
             || size_of::<F>() != size_of::<*mut ()>()
         {
             return Err(self.layout_mismatch::<F>());
         }
         // SAFETY: the kind and written type match and `F` is pointer-sized; the caller promises
         // `F` is the function pointer type the plugin declared, so the address is a valid `F`.
-        Ok(unsafe { std::mem::transmute_copy::<*mut (), F>(&self.info.address) })
+        Ok(unsafe { std::mem::transmute_copy::<*mut (), F>(&self.info.address()) })
     }
 
     /// The variable, typed, as a `'static` reference into the plugin's storage. Prefer the
@@ -349,10 +352,10 @@ impl Symbol {
     /// business.
     pub fn variable_ptr<T>(&self, rust_type: &str) -> Result<*mut T, Error> {
         self.check_type_of::<T>(SymbolKind::Variable, rust_type)?;
-        if size_of::<T>() != self.info.size || align_of::<T>() != self.info.align {
+        if size_of::<T>() != self.info.size() || align_of::<T>() != self.info.align() {
             return Err(self.layout_mismatch::<T>());
         }
-        Ok(self.info.address.cast::<T>())
+        Ok(self.info.address().cast::<T>())
     }
 
     fn layout_mismatch<T>(&self) -> Error {
@@ -361,10 +364,10 @@ impl Symbol {
             self.info.identity(),
             &format!(
                 "a {} of type {} (size {}, align {})",
-                self.info.kind,
+                self.info.kind(),
                 self.info.rust_type(),
-                self.info.size,
-                self.info.align
+                self.info.size(),
+                self.info.align()
             ),
             &format!(
                 "a type of size {}, align {}",
@@ -482,13 +485,13 @@ mod tests {
             }
         };
         let (a, b, other) = (at(0x10), at(0x10), at(0x11));
-        assert!(std::ptr::eq(a.info, b.info));
-        assert!(!std::ptr::eq(a.info, other.info));
+        assert!(a.info.same_record(&b.info));
+        assert!(!a.info.same_record(&other.info));
         assert_ne!(a, other);
         // SAFETY: as above.
         let (typed, typed_again) = unsafe { (a.with_type_name("u8"), b.with_type_name("u8")) };
         assert_eq!((a.type_name(), typed.type_name()), (None, Some("u8")));
-        assert!(std::ptr::eq(typed.info, typed_again.info));
+        assert!(typed.info.same_record(&typed_again.info));
         assert_ne!(a, typed);
     }
     use super::*;

@@ -1,28 +1,31 @@
 //! What a [`Symbol`](crate::Symbol) points at: one record per export, kept for the life of the
-//! process, as small as the reference loader can make it (56 bytes on 64-bit targets).
+//! process, as small as the reference loader can make it (16 bytes on 64-bit targets).
 //!
-//! A record holds its symbol's numbers (kind, size, alignment, address) and, for its strings,
-//! positions in the bytes of its [`SymbolSource`]: for a plugin the reference loader mapped,
-//! the mapped library's manifest, where the decoder found them, shared by all of that plugin's
-//! records with its identity and its table of type-name functions. A plugin's symbols then cost
-//! no copy of a name or type and no per-symbol type name until one is asked for. Records made by
-//! [`Symbol::new`](crate::Symbol::new) have a source of their own.
+//! A record is its [`SymbolSource`] and two numbers. For a plugin the reference loader mapped,
+//! the source is the plugin's, shared by all of its records: the mapped library's manifest,
+//! its identity, its export table and its table of type-name functions. The numbers are where
+//! the record's name lies in that manifest and the record's position in the two tables; its
+//! kind, written type, size and alignment are read from the manifest, which the decoder
+//! validated, when asked for. A plugin's symbols then cost no copy of a name or type, no decoded
+//! field and no per-symbol type name until one is asked for. Records made by
+//! [`Symbol::new`](crate::Symbol::new) have a source of their own: the values they were given.
 
 use std::fmt;
 
-use crate::abi::TypeNameFn;
+use crate::abi::{Export, TypeNameFn};
 use crate::contract::SymbolKind;
 
-/// Where a string lies in its source's bytes: offset and length.
+/// Where a string lies in some bytes: offset and length.
+#[cfg(feature = "loader")]
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) struct Span {
     at: u32,
     len: u32,
 }
 
+#[cfg(feature = "loader")]
 impl Span {
     /// The span of `text`, which lies inside `bytes` (at most 4 GiB long).
-    #[cfg(feature = "loader")]
     pub(crate) fn of(bytes: &[u8], text: &str) -> Span {
         Span {
             at: (text.as_ptr() as usize - bytes.as_ptr() as usize) as u32,
@@ -43,208 +46,319 @@ impl Span {
     }
 }
 
-/// The compiler's names of a source's export types (rule LOOKUP-5).
-#[derive(Clone, Copy)]
-pub(crate) enum TypeNames {
-    /// None recorded.
-    None,
-    /// The one symbol of a [`Symbol::new`](crate::Symbol::new) source has this name.
-    Given(&'static str),
-    /// A plugin's SDK functions, one per export, by the record's index.
-    #[cfg_attr(not(feature = "loader"), allow(dead_code))]
-    Plugin(&'static [TypeNameFn]),
+/// The string of a manifest whose bytes start at `at` in `bytes`, after their length (a
+/// little-endian `u32`: the manifest's encoding); empty if that is not inside `bytes`.
+fn string_at(bytes: &[u8], at: usize) -> &[u8] {
+    match bytes.get(at.wrapping_sub(4)..at) {
+        Some(&[a, b, c, d]) => {
+            let len = u32::from_le_bytes([a, b, c, d]) as usize;
+            bytes.get(at..at.saturating_add(len)).unwrap_or_default()
+        }
+        _ => &[],
+    }
+}
+
+/// The little-endian `u32` at `at` in `bytes`, or 0 if it is not inside them.
+fn u32_at(bytes: &[u8], at: usize) -> u32 {
+    match bytes.get(at..at.saturating_add(4)) {
+        Some(&[a, b, c, d]) => u32::from_le_bytes([a, b, c, d]),
+        _ => 0,
+    }
 }
 
 /// What the records of one plugin (or one [`Symbol::new`](crate::Symbol::new)) share.
-pub(crate) struct SymbolSource {
-    /// The bytes the records' names and written types lie in. Every span of a record of this
-    /// source is the UTF-8 of a `str` in them.
-    bytes: &'static [u8],
-    /// The plugin's identity.
-    identity: &'static str,
-    /// The compiler's names of the exports' types.
-    type_names: TypeNames,
+pub(crate) enum SymbolSource {
+    /// A plugin's.
+    #[cfg_attr(not(feature = "loader"), allow(dead_code))]
+    Plugin {
+        /// Its manifest: every record's name starts at the record's position in it, as the
+        /// decoder validated it.
+        manifest: &'static [u8],
+        /// Its identity.
+        identity: &'static str,
+        /// Its exports' addresses, by the record's index.
+        exports: &'static [Export],
+        /// The compiler's names of its exports' types, by the record's index: one per export, or
+        /// none (LOOKUP-5).
+        type_names: &'static [TypeNameFn],
+    },
+    /// The values given to [`Symbol::new`](crate::Symbol::new), for its one record.
+    Given(SymbolValues),
 }
 
 impl SymbolSource {
-    /// The source of records decoded from `bytes`, or a byte-for-byte copy of them.
+    /// The source of a plugin's records.
     ///
     /// # Safety
     ///
-    /// Every span of a record given this source must have been taken from `bytes` (or a
-    /// byte-for-byte copy) of the UTF-8 of a `str`; a `Plugin` type-name table must hold the
-    /// SDK's functions of a plugin whose fingerprint matched this host's, never unmapped.
-    pub(crate) const unsafe fn new(
-        bytes: &'static [u8],
+    /// `manifest` must be a byte-for-byte copy of a manifest the decoder validated, and every
+    /// record given this source must lie where the decoder found a symbol's name in it, with
+    /// an index below the length of `exports` and of `type_names` (unless that is empty);
+    /// `exports` and `type_names` must be those of a plugin whose fingerprint matched this host's,
+    /// never unmapped, the addresses keeping [`Symbol::new`](crate::Symbol::new)'s contract.
+    #[cfg(feature = "loader")]
+    pub(crate) const unsafe fn plugin(
+        manifest: &'static [u8],
         identity: &'static str,
-        type_names: TypeNames,
+        exports: &'static [Export],
+        type_names: &'static [TypeNameFn],
     ) -> SymbolSource {
-        SymbolSource {
-            bytes,
+        SymbolSource::Plugin {
+            manifest,
             identity,
+            exports,
             type_names,
         }
     }
 
-    /// The source of records not yet given theirs: no bytes, no identity.
-    #[cfg(feature = "loader")]
-    pub(crate) const PENDING: SymbolSource = SymbolSource {
-        bytes: &[],
-        identity: "",
-        type_names: TypeNames::None,
-    };
+    /// The source of one symbol's `values`, kept for the life of the process.
+    pub(crate) fn given(values: &SymbolValues) -> &'static SymbolSource {
+        Box::leak(Box::new(SymbolSource::Given(*values)))
+    }
 }
 
-/// A symbol's record. Its strings are read from its source's bytes.
+/// A symbol's record: its source, where its name lies in its source's manifest, and its position
+/// in its source's tables.
 #[derive(Clone, Copy)]
 pub(crate) struct SymbolInfo {
     source: &'static SymbolSource,
-    /// The address: the function itself, or a pointer into the plugin's storage.
-    pub(crate) address: *mut (),
-    /// The declared size.
-    pub(crate) size: usize,
-    /// The declared alignment.
-    pub(crate) align: usize,
-    name: Span,
-    rust_type: Span,
-    /// The record's position in its source's type-name table.
-    index: u32,
-    /// Function or variable.
-    pub(crate) kind: SymbolKind,
+    name: NameAt,
 }
 
-// SAFETY: a `SymbolInfo` is an address plus static metadata. The address names code or storage
-// that lives for the whole process; sending the address between threads is sound, and any access
-// through it goes through `Symbol`'s `unsafe` accessors whose contracts cover synchronisation.
-unsafe impl Send for SymbolInfo {}
-// SAFETY: as for `Send`: sharing the address itself is sound; accesses are the caller's contract.
-unsafe impl Sync for SymbolInfo {}
+/// Where a plugin record's name lies in its manifest (offset and length) and the record's
+/// position in the plugin's tables, in one word: a manifest is at most 4 MiB
+/// ([`MAX_MANIFEST_LEN`](crate::abi::MAX_MANIFEST_LEN)), so an offset or a length takes 22 bits,
+/// and it holds fewer than 2^20 symbols (each takes at least 18 bytes).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct NameAt(u64);
+
+const _: () = assert!(crate::abi::MAX_MANIFEST_LEN <= 1 << NameAt::BITS);
+
+impl NameAt {
+    /// Bits of an offset or a length.
+    const BITS: u32 = 22;
+    const MASK: u64 = (1 << NameAt::BITS) - 1;
+
+    /// A name of `len` bytes at `at`, the `index`-th record's; every value must fit (a manifest
+    /// within the cap).
+    #[cfg(feature = "loader")]
+    pub(crate) const fn new(at: usize, len: usize, index: usize) -> NameAt {
+        debug_assert!(at <= NameAt::MASK as usize && len <= NameAt::MASK as usize);
+        debug_assert!(index < 1 << (64 - 2 * NameAt::BITS));
+        NameAt(
+            (at as u64 & NameAt::MASK)
+                | (len as u64 & NameAt::MASK) << NameAt::BITS
+                | (index as u64) << (2 * NameAt::BITS),
+        )
+    }
+
+    /// Where the name starts.
+    #[inline]
+    pub(crate) const fn at(self) -> usize {
+        (self.0 & NameAt::MASK) as usize
+    }
+
+    /// The name's length.
+    #[inline]
+    pub(crate) const fn len(self) -> usize {
+        (self.0 >> NameAt::BITS & NameAt::MASK) as usize
+    }
+
+    /// The record's position in its source's tables.
+    #[inline]
+    pub(crate) const fn index(self) -> usize {
+        (self.0 >> (2 * NameAt::BITS)) as usize
+    }
+
+    /// The name's bytes in `manifest`; empty if they are not inside it.
+    #[inline]
+    pub(crate) fn bytes(self, manifest: &[u8]) -> &[u8] {
+        manifest
+            .get(self.at()..self.at() + self.len())
+            .unwrap_or_default()
+    }
+
+    /// The name's bytes in `manifest`, unchecked: a lookup's comparison, where the check costs a
+    /// fifth of a hit.
+    ///
+    /// # Safety
+    ///
+    /// The name must lie inside `manifest`.
+    #[cfg(feature = "loader")]
+    #[inline]
+    pub(crate) unsafe fn bytes_unchecked(self, manifest: &[u8]) -> &[u8] {
+        // SAFETY: the caller's contract.
+        unsafe { manifest.get_unchecked(self.at()..self.at() + self.len()) }
+    }
+}
 
 impl SymbolInfo {
-    /// A record whose name and written type lie at `name` and `rust_type` in the bytes its
-    /// source will have, `index`-th in the source's type-name table; its source and address are
-    /// given later ([`SymbolInfo::place`]). Until then it has no strings: read none.
-    #[cfg(feature = "loader")]
-    pub(crate) const fn pending(
-        name: Span,
-        rust_type: Span,
-        kind: SymbolKind,
-        size: usize,
-        align: usize,
-        index: u32,
-    ) -> SymbolInfo {
-        SymbolInfo {
-            source: &SymbolSource::PENDING,
-            address: std::ptr::null_mut(),
-            size,
-            align,
-            name,
-            rust_type,
-            index,
-            kind,
-        }
-    }
-
-    /// Gives this record its source and its address.
+    /// The record of the symbol whose name lies at `name` in `source`'s manifest.
     ///
     /// # Safety
     ///
-    /// The record's spans were taken from `source`'s bytes (or a byte-for-byte copy), and the
-    /// address keeps [`Symbol::new`](crate::Symbol::new)'s contract.
+    /// [`SymbolSource::plugin`]'s contract holds for `name` and `source`: the decoder found a
+    /// symbol's name there, the `index`-th.
     #[cfg(feature = "loader")]
-    pub(crate) unsafe fn place(&mut self, source: &'static SymbolSource, address: *mut ()) {
-        self.source = source;
-        self.address = address;
+    #[inline]
+    pub(crate) const unsafe fn new(source: &'static SymbolSource, name: NameAt) -> SymbolInfo {
+        SymbolInfo { source, name }
     }
 
-    /// The record of a symbol with its own source: `name` and `rust_type` copied into it, once,
-    /// for the life of the process.
-    pub(crate) fn owned(values: &SymbolValues) -> SymbolInfo {
-        let mut text = String::with_capacity(values.name.len() + values.rust_type.len());
-        text.push_str(values.name);
-        text.push_str(values.rust_type);
-        let bytes: &'static [u8] = Box::leak(text.into_boxed_str()).as_bytes();
-        let type_names = match values.type_name {
-            Some(name) => TypeNames::Given(name),
-            None => TypeNames::None,
-        };
-        // SAFETY: the two spans below are taken from `bytes`, of the UTF-8 of the two strings
-        // copied into it; `Given` is no plugin table.
-        let source: &'static SymbolSource = Box::leak(Box::new(unsafe {
-            SymbolSource::new(bytes, values.identity, type_names)
-        }));
-        let split = values.name.len() as u32;
+    /// The record of a symbol with its own source, `values` (made once, by
+    /// [`SymbolSource::given`]).
+    pub(crate) const fn owned(source: &'static SymbolSource) -> SymbolInfo {
         SymbolInfo {
             source,
-            address: values.address,
-            size: values.size,
-            align: values.align,
-            name: Span { at: 0, len: split },
-            rust_type: Span {
-                at: split,
-                len: values.rust_type.len() as u32,
-            },
-            index: 0,
-            kind: values.kind,
+            name: NameAt(0),
         }
     }
 
-    /// The record's name, read from `bytes`.
+    /// `bytes` as text.
     ///
     /// # Safety
     ///
-    /// `bytes` must be the bytes its spans were taken from, or a byte-for-byte copy.
-    #[cfg(feature = "loader")]
-    pub(crate) unsafe fn name_in(self, bytes: &[u8]) -> &str {
-        // SAFETY: the caller's contract is the span's.
-        unsafe { self.name.text(bytes) }
+    /// `bytes` must be a string the decoder validated as UTF-8, or empty.
+    unsafe fn text(bytes: &'static [u8]) -> &'static str {
+        // SAFETY: the caller's contract.
+        unsafe { std::str::from_utf8_unchecked(bytes) }
+    }
+
+    /// Where the written type starts in a plugin's manifest: after the name and its own length.
+    fn type_at(&self) -> usize {
+        self.name.at() + self.name.len() + 4
+    }
+
+    /// The declared size and alignment in a plugin's manifest: after the written type.
+    fn layout_in(&self, manifest: &[u8]) -> (usize, usize) {
+        let type_at = self.type_at();
+        let after = type_at + u32_at(manifest, type_at.wrapping_sub(4)) as usize;
+        (
+            u32_at(manifest, after) as usize,
+            u32_at(manifest, after + 4) as usize,
+        )
     }
 
     /// The exported name.
     pub(crate) fn name(&self) -> &'static str {
-        // SAFETY: the source's invariant: the span is of UTF-8 in its bytes.
-        unsafe { self.name.text(self.source.bytes) }
+        match self.source {
+            // SAFETY: a `Plugin` source's contract: the record's name lies where the decoder
+            // found one in the manifest it validated (outside it, the bytes are empty).
+            SymbolSource::Plugin { manifest, .. } => unsafe {
+                SymbolInfo::text(self.name.bytes(manifest))
+            },
+            SymbolSource::Given(values) => values.name,
+        }
+    }
+
+    /// Function or variable.
+    pub(crate) fn kind(&self) -> SymbolKind {
+        match self.source {
+            // The record's kind is its first byte, before the storage and the name's length.
+            SymbolSource::Plugin { manifest, .. } => {
+                match manifest.get(self.name.at().wrapping_sub(6)) {
+                    Some(1) => SymbolKind::Function,
+                    _ => SymbolKind::Variable,
+                }
+            }
+            SymbolSource::Given(values) => values.kind,
+        }
     }
 
     /// The written type.
     pub(crate) fn rust_type(&self) -> &'static str {
-        // SAFETY: as for the name.
-        unsafe { self.rust_type.text(self.source.bytes) }
+        match self.source {
+            // SAFETY: as for the name: the written type is the string that follows it in the
+            // record the decoder validated.
+            SymbolSource::Plugin { manifest, .. } => unsafe {
+                SymbolInfo::text(string_at(manifest, self.type_at()))
+            },
+            SymbolSource::Given(values) => values.rust_type,
+        }
+    }
+
+    /// The declared size.
+    pub(crate) fn size(&self) -> usize {
+        match self.source {
+            SymbolSource::Plugin { manifest, .. } => self.layout_in(manifest).0,
+            SymbolSource::Given(values) => values.size,
+        }
+    }
+
+    /// The declared alignment.
+    pub(crate) fn align(&self) -> usize {
+        match self.source {
+            SymbolSource::Plugin { manifest, .. } => self.layout_in(manifest).1,
+            SymbolSource::Given(values) => values.align,
+        }
+    }
+
+    /// The address: the function itself, or a pointer into the plugin's storage.
+    #[inline]
+    pub(crate) fn address(&self) -> *mut () {
+        match self.source {
+            SymbolSource::Plugin { exports, .. } => exports
+                .get(self.name.index())
+                .map_or(std::ptr::null_mut(), |e| e.0.cast_mut()),
+            SymbolSource::Given(values) => values.address,
+        }
     }
 
     /// The identity of the plugin the symbol belongs to.
     pub(crate) fn identity(&self) -> &'static str {
-        self.source.identity
+        match self.source {
+            SymbolSource::Plugin { identity, .. } => identity,
+            SymbolSource::Given(values) => values.identity,
+        }
     }
 
     /// The compiler's name of the declared type, if the plugin recorded it (LOOKUP-5).
     pub(crate) fn type_name(&self) -> Option<&'static str> {
-        match self.source.type_names {
-            TypeNames::None => None,
-            TypeNames::Given(name) => Some(name),
-            TypeNames::Plugin(fns) => fns.get(self.index as usize).and_then(|f| call(*f)),
+        match self.source {
+            SymbolSource::Plugin { type_names, .. } => {
+                type_names.get(self.name.index()).and_then(|f| call(*f))
+            }
+            SymbolSource::Given(values) => values.type_name,
         }
     }
 
     /// Everything the record says, as values.
     pub(crate) fn values(&self) -> SymbolValues {
+        if let SymbolSource::Given(values) = self.source {
+            return *values;
+        }
         SymbolValues {
             identity: self.identity(),
             name: self.name(),
-            kind: self.kind,
+            kind: self.kind(),
             rust_type: self.rust_type(),
-            size: self.size,
-            align: self.align,
-            address: self.address,
+            size: self.size(),
+            align: self.align(),
+            address: self.address(),
             type_name: self.type_name(),
         }
+    }
+}
+
+// SAFETY: a `SymbolInfo` is a reference to an immutable, process-lifetime source plus two
+// numbers. The addresses it gives name code or storage that lives for the whole process; sending
+// them between threads is sound, and any access through them goes through `Symbol`'s `unsafe`
+// accessors whose contracts cover synchronisation.
+unsafe impl Send for SymbolInfo {}
+// SAFETY: as for `Send`: sharing the addresses is sound; accesses are the caller's contract.
+unsafe impl Sync for SymbolInfo {}
+
+impl SymbolInfo {
+    /// Whether both are the same record: one source, one place in it.
+    pub(crate) fn same_record(&self, other: &SymbolInfo) -> bool {
+        std::ptr::eq(self.source, other.source) && self.name == other.name
     }
 }
 
 /// Two records are equal when every value they give is, wherever they keep them.
 impl PartialEq for SymbolInfo {
     fn eq(&self, other: &Self) -> bool {
-        std::ptr::eq(self, other) || self.values() == other.values()
+        self.same_record(other) || self.values() == other.values()
     }
 }
 
@@ -254,10 +368,10 @@ impl fmt::Debug for SymbolInfo {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Symbol")
             .field("name", &self.name())
-            .field("kind", &self.kind)
+            .field("kind", &self.kind())
             .field("rust_type", &self.rust_type())
             .field("type_name", &self.type_name())
-            .field("address", &self.address)
+            .field("address", &self.address())
             .finish()
     }
 }
@@ -300,48 +414,144 @@ fn call(f: TypeNameFn) -> Option<&'static str> {
 #[cfg(all(test, feature = "loader"))]
 mod tests {
     use super::*;
+    use crate::abi::{ManifestSpec, Storage, SymbolSpec};
+
+    const SYMBOLS: &[SymbolSpec] = &[
+        SymbolSpec {
+            kind: SymbolKind::Function,
+            storage: Storage::Code,
+            name: "add",
+            rust_type: "extern \"C\" fn(i32) -> i32",
+            size: 8,
+            align: 8,
+        },
+        SymbolSpec {
+            kind: SymbolKind::Variable,
+            storage: Storage::InteriorMutable,
+            name: "COUNTER",
+            rust_type: "AtomicU32",
+            size: 4,
+            align: 4,
+        },
+    ];
+    const SPEC: ManifestSpec = ManifestSpec {
+        identity: "p",
+        build: crate::fingerprint::THIS_BUILD,
+        api_version: None,
+        build_id: None,
+        packages: &[],
+        symbols: SYMBOLS,
+        has_init: false,
+    };
+
+    /// The records of [`SPEC`]'s symbols, placed in a plugin source reading a copy of its
+    /// manifest; the `i`-th at address `0x10 * (i + 1)`.
+    fn placed() -> Vec<SymbolInfo> {
+        const LEN: usize = SPEC.encoded_len();
+        let bytes: &'static [u8] = Box::leak(Box::new(SPEC.encode::<LEN>()));
+        let copy: &'static [u8] = Box::leak(bytes.to_vec().into_boxed_slice());
+        let exports: &'static [Export] = Box::leak(Box::new([
+            Export(0x10 as *const ()),
+            Export(0x20 as *const ()),
+        ]));
+        // SAFETY: `copy` copies a manifest the decoder validates below; each record starts at a
+        // name the decoder found, with an index below 2; the addresses are only compared.
+        let source: &'static SymbolSource = Box::leak(Box::new(unsafe {
+            SymbolSource::plugin(copy, "p", exports, &[])
+        }));
+        let manifest = crate::abi::decode(bytes).unwrap();
+        manifest
+            .symbols
+            .iter()
+            .enumerate()
+            .map(|(i, symbol)| {
+                let at = Span::of(bytes, symbol.name).at as usize;
+                // SAFETY: as above.
+                unsafe { SymbolInfo::new(source, NameAt::new(at, symbol.name.len(), i)) }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_plugin_record_reads_its_values_from_the_manifest() {
+        let records = placed();
+        for (i, (record, spec)) in records.iter().zip(SYMBOLS).enumerate() {
+            let values = record.values();
+            assert_eq!(
+                values,
+                SymbolValues {
+                    identity: "p",
+                    name: spec.name,
+                    kind: spec.kind,
+                    rust_type: spec.rust_type,
+                    size: spec.size,
+                    align: spec.align,
+                    address: (0x10 * (i + 1)) as *mut (),
+                    type_name: None,
+                }
+            );
+            let SymbolSource::Plugin { manifest, .. } = record.source else {
+                panic!("a plugin record");
+            };
+            assert!(manifest.as_ptr_range().contains(&record.name().as_ptr()));
+            assert!(
+                manifest
+                    .as_ptr_range()
+                    .contains(&record.rust_type().as_ptr())
+            );
+        }
+        assert_eq!(std::mem::size_of::<SymbolInfo>(), 2 * size_of::<usize>());
+    }
 
     #[test]
     fn records_are_equal_by_their_values_wherever_they_keep_them() {
-        let bytes: &'static [u8] = b"..nameu8..";
-        let text = std::str::from_utf8(bytes).unwrap();
-        // SAFETY: the spans below are taken from `bytes`, of UTF-8.
-        let source: &'static SymbolSource = Box::leak(Box::new(unsafe {
-            SymbolSource::new(bytes, "p", TypeNames::None)
-        }));
-        let mut placed = SymbolInfo::pending(
-            Span::of(bytes, &text[2..6]),
-            Span::of(bytes, &text[6..8]),
-            SymbolKind::Variable,
-            1,
-            1,
-            0,
-        );
-        // SAFETY: as above; the address is only compared.
-        unsafe { placed.place(source, 0x10 as *mut ()) };
+        let placed = placed().remove(1);
         let values = SymbolValues {
             identity: "p",
-            name: "name",
+            name: "COUNTER",
             kind: SymbolKind::Variable,
-            rust_type: "u8",
-            size: 1,
-            align: 1,
-            address: 0x10 as *mut (),
+            rust_type: "AtomicU32",
+            size: 4,
+            align: 4,
+            address: 0x20 as *mut (),
             type_name: None,
         };
-        let owned = SymbolInfo::owned(&values);
+        let owned = SymbolInfo::owned(SymbolSource::given(&values));
         assert_eq!(placed.values(), values);
         assert_eq!(owned.values(), values);
         assert_eq!(placed, owned);
-        let other = SymbolInfo::owned(&SymbolValues {
-            type_name: Some("u8"),
+        let other = SymbolInfo::owned(SymbolSource::given(&SymbolValues {
+            type_name: Some("u32"),
             ..values
-        });
+        }));
         assert_ne!(placed, other);
-        assert_eq!(other.type_name(), Some("u8"));
+        assert_eq!(other.type_name(), Some("u32"));
         assert_eq!(
             format!("{placed:?}"),
-            "Symbol { name: \"name\", kind: Variable, rust_type: \"u8\", type_name: None, address: 0x10 }"
+            "Symbol { name: \"COUNTER\", kind: Variable, rust_type: \"AtomicU32\", type_name: None, address: 0x20 }"
         );
+    }
+
+    #[test]
+    fn a_position_outside_the_bytes_reads_as_empty() {
+        let bytes = b"\x03\0\0\0abc";
+        assert_eq!(string_at(bytes, 4), b"abc");
+        for at in [0, 1, 3, 5, 7, 8, 100, usize::MAX] {
+            assert_ne!(string_at(bytes, at), b"abc", "{at}");
+        }
+        assert_eq!(string_at(bytes, 0), b"");
+        assert_eq!(string_at(&bytes[..6], 4), b"");
+        assert_eq!(u32_at(bytes, 0), 3);
+        let name = NameAt::new(4, 3, 7);
+        assert_eq!((name.at(), name.len(), name.index()), (4, 3, 7));
+        assert_eq!(name.bytes(bytes), b"abc");
+        assert_eq!(name.bytes(&bytes[..6]), b"");
+        let far = NameAt::new((1 << 22) - 1, (1 << 22) - 1, (1 << 20) - 1);
+        assert_eq!(
+            (far.at(), far.len(), far.index()),
+            ((1 << 22) - 1, (1 << 22) - 1, (1 << 20) - 1)
+        );
+        assert_eq!(u32_at(bytes, 5), 0);
+        assert_eq!(u32_at(bytes, usize::MAX), 0);
     }
 }

@@ -147,7 +147,7 @@ impl<'a> Reader<'a> {
 
     // The readers below run once or twice per record (tens of thousands of times for a large
     // plugin): they are inlined, and their errors are built out of line.
-    #[inline]
+    #[inline(always)]
     fn take(&mut self, n: usize, what: &str) -> Result<&'a [u8], ManifestError> {
         match self.at.checked_add(n) {
             Some(end) if end <= self.bytes.len() => {
@@ -168,18 +168,18 @@ impl<'a> Reader<'a> {
         ))
     }
 
-    #[inline]
+    #[inline(always)]
     fn u8(&mut self, what: &str) -> Result<u8, ManifestError> {
         Ok(self.take(1, what)?[0])
     }
 
-    #[inline]
+    #[inline(always)]
     fn u32(&mut self, what: &str) -> Result<u32, ManifestError> {
         let b = self.take(4, what)?;
         Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
     }
 
-    #[inline]
+    #[inline(always)]
     fn str(&mut self, what: &str) -> Result<&'a str, ManifestError> {
         let start = self.at;
         let len = self.u32(what)? as usize;
@@ -282,13 +282,49 @@ pub fn decode(bytes: &[u8]) -> Result<Manifest<'_>, ManifestError> {
         fingerprint,
         symbols,
         has_init,
-    } = decode_with(bytes, |_, record| record)?;
+    } = decode_with(bytes, &mut Records(Names::Few(Vec::new())))?;
     Ok(Manifest {
         identity,
         fingerprint,
         symbols,
         has_init,
     })
+}
+
+/// [`decode`]'s keeper: every record, and the names seen, to refuse a repeated one.
+struct Records<'a>(Names<'a>);
+
+impl<'a> Keep<'a> for Records<'a> {
+    type Symbol = SymbolRecord<'a>;
+
+    fn count(&mut self, count: usize) {
+        self.0 = Names::with_capacity(count);
+    }
+
+    fn name(&mut self, _: usize, name: &'a str) -> bool {
+        self.0.insert(name)
+    }
+
+    fn keep(&mut self, _: usize, record: SymbolRecord<'a>) -> SymbolRecord<'a> {
+        record
+    }
+}
+
+/// What [`decode_with`] makes of a manifest's symbol records, and where it refuses a repeated
+/// name (VER-7): the reference loader builds its lookup index there, while decoding.
+pub(crate) trait Keep<'a> {
+    /// What is kept of each record.
+    type Symbol;
+
+    /// Called once, before the first record, with the number of records.
+    fn count(&mut self, count: usize);
+
+    /// Notes the `index`-th record's name, as soon as it is read; false if an earlier record had
+    /// the same.
+    fn name(&mut self, index: usize, name: &'a str) -> bool;
+
+    /// What to keep of the `index`-th record, once it is read whole.
+    fn keep(&mut self, index: usize, record: SymbolRecord<'a>) -> Self::Symbol;
 }
 
 /// A [`Manifest`] whose symbol records were each turned into an `S` as they were decoded.
@@ -303,14 +339,14 @@ pub(crate) struct Decoded<'a, S> {
     pub(crate) has_init: bool,
 }
 
-/// [`decode`], keeping of each symbol record only what `keep` makes of it, given its position in
-/// the manifest (the reference loader keeps positions in the bytes, so that it can take the
-/// strings from the mapped library's own copy without decoding again). Every check is
-/// [`decode`]'s.
-pub(crate) fn decode_with<'a, S>(
+/// [`decode`], keeping of each symbol record only what `keeper` makes of it, given its position
+/// in the manifest, and leaving to `keeper` to refuse a repeated name (the reference loader keeps
+/// positions in the bytes, so that it can take the strings from the mapped library's own copy
+/// without decoding again). Every check is [`decode`]'s.
+pub(crate) fn decode_with<'a, K: Keep<'a>>(
     bytes: &'a [u8],
-    mut keep: impl FnMut(usize, SymbolRecord<'a>) -> S,
-) -> Result<Decoded<'a, S>, ManifestError> {
+    keeper: &mut K,
+) -> Result<Decoded<'a, K::Symbol>, ManifestError> {
     let version = peek_version(bytes)?;
     if version != ABI_VERSION {
         return Err(ManifestError::UnknownVersion(version));
@@ -376,8 +412,8 @@ pub(crate) fn decode_with<'a, S>(
         return Err(r.corrupt("no packages: plugspec must be listed"));
     }
     let symbol_count = r.count("symbol count", 18)?;
-    let mut symbols: Vec<S> = Vec::with_capacity(symbol_count);
-    let mut symbol_names = Names::with_capacity(symbol_count);
+    let mut symbols = Vec::with_capacity(symbol_count);
+    keeper.count(symbol_count);
     for index in 0..symbol_count {
         let at = r.at;
         let kind = match r.u8("symbol kind")? {
@@ -408,7 +444,8 @@ pub(crate) fn decode_with<'a, S>(
                 what: "empty symbol name".into(),
             });
         }
-        if !symbol_names.insert(name) {
+        // VER-7.
+        if !keeper.name(index, name) {
             return Err(ManifestError::Corrupt {
                 offset: at + 2,
                 what: format!("symbol {name} is listed twice"),
@@ -423,7 +460,7 @@ pub(crate) fn decode_with<'a, S>(
                 what: format!("alignment {align} of {name} is not a power of two"),
             });
         }
-        symbols.push(keep(
+        symbols.push(keeper.keep(
             index,
             SymbolRecord {
                 kind,

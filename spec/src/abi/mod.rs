@@ -41,7 +41,7 @@ mod tests;
 
 pub(crate) use decoding::utf8;
 #[cfg(feature = "loader")]
-pub(crate) use decoding::{Decoded, decode_with};
+pub(crate) use decoding::{Decoded, Keep, decode_with};
 pub use decoding::{Manifest, ManifestError, SymbolRecord, decode, peek_version};
 pub use descriptor::{Export, HostContext, InitFn, Outcome, PluginDescriptor, TypeNameFn};
 pub use encoding::{ManifestSpec, Storage, SymbolSpec};

@@ -198,7 +198,7 @@ impl ReferenceLoader {
             permissions::check(path, &canonical, &meta)?;
         }
         let facts = read::read_file(path, &canonical, &file, meta.len())?.manifest;
-        let manifest = decode(path, &facts.bytes)?;
+        let (manifest, _) = decode(path, &facts.bytes)?;
         let differences = fingerprint::compare(&manifest.fingerprint, &self.host);
         if !differences.is_empty() {
             return Err(Error::version_mismatch(path, differences));
@@ -230,7 +230,7 @@ impl ReferenceLoader {
             names_origin,
         } = read::read_file(given, canonical, &file, meta.len())?;
         let bytes = &facts.bytes;
-        let manifest = decode(given, bytes)?;
+        let (manifest, names) = decode(given, bytes)?;
         // VER-2, VER-3: every differing item refuses the plugin, before any of its code runs.
         let differences = fingerprint::compare(&manifest.fingerprint, &self.host);
         if !differences.is_empty() && !self.faults.skip_fingerprint() {
@@ -286,7 +286,7 @@ impl ReferenceLoader {
             // records were decoded, byte for byte, and checked `descriptor` against them; the
             // plugin's fingerprint matched this host's.
             symbols: unsafe {
-                table::SymbolTable::build(descriptor, manifest.symbols, mapped_manifest, identity)
+                table::SymbolTable::build(descriptor, names, mapped_manifest, identity)
             },
             deferred_init,
         };
@@ -304,7 +304,7 @@ impl ReferenceLoader {
         canonical: &Path,
         (file, meta): (std::fs::File, &std::fs::Metadata),
         file_manifest: &[u8],
-        decoded: &abi::Decoded<'_, crate::symbol_info::SymbolInfo>,
+        decoded: &abi::Decoded<'_, ()>,
         origin: bool,
     ) -> Result<(&'static abi::PluginDescriptor, &'static [u8]), Error> {
         let mapped = os::map(
@@ -407,8 +407,11 @@ impl ReferenceLoader {
             .iter()
             .position(|e| e.0.is_null())
         {
-            // SAFETY: the records were decoded from `file_manifest`.
-            let name = unsafe { decoded.symbols[i].name_in(file_manifest) };
+            // Only the name is wanted, for the message: the manifest is decoded again for it.
+            let name = abi::decode(file_manifest)
+                .ok()
+                .and_then(|m| m.symbols.get(i).map(|s| s.name.to_string()))
+                .unwrap_or_else(|| format!("export {i}"));
             return Err(Error::not_a_plugin(
                 given,
                 format_args!("{shown} exports a null address for {name}"),
@@ -419,15 +422,20 @@ impl ReferenceLoader {
 }
 
 /// The manifest `bytes`, decoded and validated, each symbol made its record
-/// ([`table::pending`]).
+/// ([`table::pending`]) and its name put in the symbol table's index.
 fn decode<'a>(
     given: &Path,
     bytes: &'a [u8],
-) -> Result<abi::Decoded<'a, crate::symbol_info::SymbolInfo>, Error> {
-    abi::decode_with(bytes, |index, record| table::pending(bytes, index, record)).map_err(|e| {
-        match e {
-            ManifestError::UnknownVersion(v) => Error::incompatible_abi(given, v, abi::ABI_VERSION),
-            other => Error::not_a_plugin(given, other),
+) -> Result<(abi::Decoded<'a, ()>, table::NameIndex), Error> {
+    let mut keeper = table::Pending {
+        bytes,
+        names: table::NameIndex::with_capacity(0),
+    };
+    match abi::decode_with(bytes, &mut keeper) {
+        Ok(decoded) => Ok((decoded, keeper.names)),
+        Err(ManifestError::UnknownVersion(v)) => {
+            Err(Error::incompatible_abi(given, v, abi::ABI_VERSION))
         }
-    })
+        Err(other) => Err(Error::not_a_plugin(given, other)),
+    }
 }
