@@ -178,8 +178,8 @@ impl NameAt {
             .unwrap_or_default()
     }
 
-    /// The name's bytes in `manifest`, unchecked: a lookup's comparison, where the check costs a
-    /// fifth of a hit.
+    /// The name's bytes in `manifest`, unchecked: a lookup's comparison, where the check costs
+    /// about a tenth of a hit.
     ///
     /// # Safety
     ///

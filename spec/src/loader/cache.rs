@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::ThreadId;
 
-use rustc_hash::FxBuildHasher;
+use super::{UNKEYED, Unkeyed};
 
 use super::LoadedPlugin;
 use crate::error::Error;
@@ -22,21 +22,21 @@ enum Entry {
     Failed(Error),
 }
 
-/// A resolved path's bytes: the registry's key. Hashed as bytes with Fx (a path hashes by its
+/// A resolved path's bytes: the registry's key. Hashed as bytes (a path hashes by its
 /// components otherwise), and looked up with a borrowed `&[u8]`, so a cached open allocates
 /// nothing. Shared, so that the entry, its [`Loading`] and a waiter hold one copy.
 type PathKey = Arc<[u8]>;
 
 struct Registry {
-    by_path: HashMap<PathKey, Entry, FxBuildHasher>,
-    identities: HashMap<String, PathBuf, FxBuildHasher>,
-    waiting_for: HashMap<ThreadId, PathKey, FxBuildHasher>,
+    by_path: HashMap<PathKey, Entry, Unkeyed>,
+    identities: HashMap<String, PathBuf, Unkeyed>,
+    waiting_for: HashMap<ThreadId, PathKey, Unkeyed>,
 }
 
 static REGISTRY: Mutex<Registry> = Mutex::new(Registry {
-    by_path: HashMap::with_hasher(FxBuildHasher),
-    identities: HashMap::with_hasher(FxBuildHasher),
-    waiting_for: HashMap::with_hasher(FxBuildHasher),
+    by_path: HashMap::with_hasher(UNKEYED),
+    identities: HashMap::with_hasher(UNKEYED),
+    waiting_for: HashMap::with_hasher(UNKEYED),
 });
 static CHANGED: Condvar = Condvar::new();
 

@@ -46,6 +46,15 @@ use crate::error::Error;
 use crate::fingerprint::{self, HostConfig};
 use crate::symbol_info::Span;
 
+/// The hash of the loader's process-wide maps, whose keys the kernel or checked plugins gave
+/// (resolved paths, device and inode numbers, identities and package names of plugins that passed
+/// their checks): foldhash, unkeyed, so that a map can be built in a `static`. A plugin's symbol
+/// table, filled from names not yet checked, is keyed instead (`table.rs`).
+pub(crate) type Unkeyed = foldhash::fast::FixedState;
+
+/// The [`Unkeyed`] hash's one state.
+pub(crate) const UNKEYED: Unkeyed = foldhash::fast::FixedState::with_seed(0);
+
 /// The reference loader. Cheap to create; all loaded plugins live in one process-wide registry
 /// (the operating system's loader is process-wide too), so two `ReferenceLoader`s share them.
 #[derive(Debug, Clone, Default)]
@@ -364,7 +373,7 @@ impl ReferenceLoader {
             ));
         }
         // Decoded once, from the file's bytes: the mapped bytes are the same bytes, and the
-        // table takes its strings from them (`table::Record`).
+        // symbol table reads its names from them (`table::SymbolTable::build`).
         if descriptor.export_count != decoded.symbols.len()
             || (descriptor.exports.is_null() && descriptor.export_count != 0)
         {
@@ -421,8 +430,8 @@ impl ReferenceLoader {
     }
 }
 
-/// The manifest `bytes`, decoded and validated, each symbol made its record
-/// ([`table::pending`]) and its name put in the symbol table's index.
+/// The manifest `bytes`, decoded and validated, each symbol's name put in the index that becomes
+/// the symbol table (where a repeated one is refused, VER-7).
 fn decode<'a>(
     given: &Path,
     bytes: &'a [u8],

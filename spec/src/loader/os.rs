@@ -88,9 +88,8 @@ fn map_file(
 
     use libloading::os::unix::Library;
 
-    // Keyed by device and inode (numbers the kernel chose): an unkeyed hash, so that the first
-    // open of a process seeds no hasher.
-    type Images = Mutex<HashMap<(u64, u64), &'static Library, rustc_hash::FxBuildHasher>>;
+    // Keyed by device and inode (numbers the kernel chose): an unkeyed hash.
+    type Images = Mutex<HashMap<(u64, u64), &'static Library, crate::loader::Unkeyed>>;
     static IMAGES: OnceLock<Images> = OnceLock::new();
 
     // OPEN-10.b: the dynamic loader takes `$ORIGIN` from the name it maps a library under, and

@@ -22,9 +22,8 @@ struct Claim {
     holders: usize,
 }
 
-// Unkeyed (rustc-hash): its keys are names of packages whose plugins passed the fingerprint
-// check, and the first open of a process seeds no hasher.
-static CLAIMS: Mutex<Option<HashMap<String, Claim, rustc_hash::FxBuildHasher>>> = Mutex::new(None);
+// Unkeyed: its keys are names of packages whose plugins passed the fingerprint check.
+static CLAIMS: Mutex<Option<HashMap<String, Claim, super::Unkeyed>>> = Mutex::new(None);
 
 fn record(version: &str, hash: &str) -> String {
     format!("{version} #{hash}")
