@@ -140,6 +140,11 @@ pub struct Symbol {
 // Two words, returned in registers: a lookup returns a `Symbol` as cheaply as a map returns a
 // reference.
 const _: () = assert!(size_of::<Symbol>() == 2 * size_of::<*const ()>());
+// Symbols are handed between threads.
+const _: () = {
+    const fn send_and_sync<T: Send + Sync>() {}
+    send_and_sync::<Symbol>()
+};
 
 impl fmt::Debug for Symbol {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -340,13 +340,8 @@ impl SymbolInfo {
     }
 }
 
-// SAFETY: a `SymbolInfo` is a reference to an immutable, process-lifetime source plus two
-// numbers. The addresses it gives name code or storage that lives for the whole process; sending
-// them between threads is sound, and any access through them goes through `Symbol`'s `unsafe`
-// accessors whose contracts cover synchronisation.
-unsafe impl Send for SymbolInfo {}
-// SAFETY: as for `Send`: sharing the addresses is sound; accesses are the caller's contract.
-unsafe impl Sync for SymbolInfo {}
+// A `SymbolInfo` is `Send` and `Sync` as its source is: a plugin's export table (`Export` is
+// both) or the values given to `Symbol::new` (`SymbolValues`, below).
 
 impl SymbolInfo {
     /// Whether both are the same record: one source, one place in it.
@@ -390,7 +385,9 @@ pub(crate) struct SymbolValues {
     pub(crate) type_name: Option<&'static str>,
 }
 
-// SAFETY: as for `SymbolInfo`: an address plus static strings.
+// SAFETY: an address plus static strings. The address names code or storage that lives for the
+// whole process; sending it between threads is sound, and any access through it goes through
+// `Symbol`'s `unsafe` accessors, whose contracts cover synchronisation.
 unsafe impl Send for SymbolValues {}
 // SAFETY: as for `Send`.
 unsafe impl Sync for SymbolValues {}
