@@ -409,11 +409,12 @@ fn call(f: TypeNameFn) -> Option<&'static str> {
 }
 
 #[cfg(all(test, feature = "loader"))]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::abi::{ManifestSpec, Storage, SymbolSpec};
 
-    const SYMBOLS: &[SymbolSpec] = &[
+    /// A function and a variable: the symbols of [`SPEC`], a manifest the tests decode.
+    pub(crate) const SYMBOLS: &[SymbolSpec] = &[
         SymbolSpec {
             kind: SymbolKind::Function,
             storage: Storage::Code,
@@ -431,7 +432,8 @@ mod tests {
             align: 4,
         },
     ];
-    const SPEC: ManifestSpec = ManifestSpec {
+    /// A manifest of identity `p` exporting [`SYMBOLS`].
+    pub(crate) const SPEC: ManifestSpec = ManifestSpec {
         identity: "p",
         build: crate::fingerprint::THIS_BUILD,
         api_version: None,

@@ -262,35 +262,7 @@ mod tests {
 
     #[test]
     fn names_indexed_while_decoding_are_found_in_a_copy_of_the_manifest() {
-        use crate::abi::{ManifestSpec, Storage, SymbolSpec};
-        use crate::contract::SymbolKind;
-        const SYMBOLS: &[SymbolSpec] = &[
-            SymbolSpec {
-                kind: SymbolKind::Function,
-                storage: Storage::Code,
-                name: "add",
-                rust_type: "extern \"C\" fn(i32) -> i32",
-                size: 8,
-                align: 8,
-            },
-            SymbolSpec {
-                kind: SymbolKind::Variable,
-                storage: Storage::InteriorMutable,
-                name: "COUNTER",
-                rust_type: "AtomicU32",
-                size: 4,
-                align: 4,
-            },
-        ];
-        const SPEC: ManifestSpec = ManifestSpec {
-            identity: "table.test",
-            build: crate::fingerprint::THIS_BUILD,
-            api_version: None,
-            build_id: None,
-            packages: &[],
-            symbols: SYMBOLS,
-            has_init: false,
-        };
+        use crate::symbol_info::tests::{SPEC, SYMBOLS};
         const LEN: usize = SPEC.encoded_len();
         let bytes = SPEC.encode::<LEN>();
         let mut keeper = Pending {
@@ -306,7 +278,7 @@ mod tests {
         ]));
         // SAFETY: `copy` is a byte-for-byte copy of the bytes the names were indexed from; the
         // addresses are only compared.
-        let source = unsafe { SymbolSource::plugin(copy, "table.test", exports, &[]) };
+        let source = unsafe { SymbolSource::plugin(copy, "p", exports, &[]) };
         let table = SymbolTable {
             names: keeper.names,
             manifest: copy,
@@ -320,7 +292,7 @@ mod tests {
             assert!(copy.as_ptr_range().contains(&symbol.rust_type().as_ptr()));
             assert_eq!((symbol.size(), symbol.align()), (spec.size, spec.align));
             assert_eq!(symbol.kind(), spec.kind);
-            assert_eq!(symbol.plugin_identity(), "table.test");
+            assert_eq!(symbol.plugin_identity(), "p");
             assert_eq!(symbol.type_name(), None);
             assert_eq!(symbol.address() as usize, 0x10 * (n + 1));
         }
