@@ -1,13 +1,13 @@
-//! What a [`Symbol`](crate::Symbol) points at: one record per export, kept for the life of the
-//! process, as small as the reference loader can make it (16 bytes on 64-bit targets).
+//! What a [`Symbol`](crate::Symbol) holds: its record, two words on 64-bit targets.
 //!
-//! A record is its [`SymbolSource`] and two numbers. For a plugin the reference loader mapped,
-//! the source is the plugin's, shared by all of its records: the mapped library's manifest,
-//! its identity, its export table and its table of type-name functions. The numbers are where
-//! the record's name lies in that manifest and the record's position in the two tables; its
-//! kind, written type, size and alignment are read from the manifest, which the decoder
-//! validated, when asked for. A plugin's symbols then cost no copy of a name or type, no decoded
-//! field and no per-symbol type name until one is asked for. Records made by
+//! A record is a pointer to its [`SymbolSource`], kept for the life of the process, and one
+//! [`NameAt`]. For a plugin the reference loader mapped, the source is the plugin's, shared by
+//! all of its symbols: the mapped library's manifest, its identity, its export table and its table
+//! of type-name functions; the `NameAt` says where the symbol's name lies in that manifest and
+//! the symbol's position in the two tables, and is all the loader's symbol table keeps per symbol
+//! (8 bytes). Kind, written type, size and alignment are read from the manifest, which the
+//! decoder validated, when asked for. A plugin's symbols then cost no copy of a name or type, no
+//! decoded field and no per-symbol type name until one is asked for. Records made by
 //! [`Symbol::new`](crate::Symbol::new) have a source of their own: the values they were given.
 
 use std::fmt;
@@ -71,8 +71,8 @@ pub(crate) enum SymbolSource {
     /// A plugin's.
     #[cfg_attr(not(feature = "loader"), allow(dead_code))]
     Plugin {
-        /// Its manifest: every record's name starts at the record's position in it, as the
-        /// decoder validated it.
+        /// Its manifest, as the decoder validated it: every record's name lies in it where the
+        /// record's [`NameAt`] says.
         manifest: &'static [u8],
         /// Its identity.
         identity: &'static str,
